@@ -1,0 +1,45 @@
+"""`python -m jakderm <command>`: validate, format, diff, build."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _validate(args) -> int:
+    from .report import RENDERERS
+    from .validation import validate_package
+
+    report = validate_package(args.path)
+    print(RENDERERS[args.format](report))
+    return report.exit_code
+
+
+def _format(args) -> int:
+    from .formatting import format_package
+
+    return format_package(args.path, check=args.check)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jakderm", description="Tools for the jak-derm-data package.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="validate the package, changing no file")
+    v.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
+    v.add_argument("--format", choices=["text", "json", "github"], default="text")
+    v.set_defaults(run=_validate)
+    f = sub.add_parser("format", help="rewrite data/*.csv into the canonical CSV form (values unchanged)")
+    f.add_argument("path", nargs="?", default=".")
+    f.add_argument("--check", action="store_true", help="only say which files would change (exit 1 if any)")
+    f.set_defaults(run=_format)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def run() -> None:
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        code = 1
+    sys.exit(code)

@@ -1,0 +1,164 @@
+"""The rules Table Schema cannot say: across fields of a row and across tables.
+
+Each rule is stated once here, with a stable name (reported in `rule`, accepted in a row's
+`rule_exception`), the column it is reported on, and the hint a contributor reads. The rules run as
+Pandera checks on frames whose columns and dtypes are built from the Table Schemas (typed.py), so
+types and constraints stay stated once, in schemas/.
+
+Every rule returns True where it holds *or does not apply* (a missing count is "not reported",
+never a failure of a count rule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .descriptor import Resource
+from .typed import pandas_dtype
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    table: str
+    column: str
+    hint: str
+    holds: Callable[[pd.DataFrame], pd.Series]
+
+
+def _b(series) -> pd.Series:
+    """A nullable boolean as a plain one, where missing (not applicable) counts as holding."""
+    return pd.Series(series).astype("boolean").fillna(True).astype(bool)
+
+
+def _present(s: pd.Series) -> pd.Series:
+    return s.notna()
+
+
+RANDOMIZED = "randomized"
+NO_DRUG_ROLES = ("placebo", "vehicle")
+
+
+def _percent_agrees(df: pd.DataFrame, n: str, total: str) -> pd.Series:
+    # Printed precision: "8.4" allows ±0.05, "8" allows ±0.5 (DATA-MODEL.md, Percent).
+    tolerance = 0.5 * 10.0 ** (-df["_percent_decimals"].astype(float)) + 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        derived = 100.0 * df[n].astype("Float64") / df[total].astype("Float64")
+    diff = (df["percent"] - derived).abs()
+    return _b(diff <= tolerance)
+
+
+RULES: list[Rule] = [
+    # trials -------------------------------------------------------------------------------
+    Rule("design-fields", "trials", "n_randomized",
+         "a randomized trial gives n_randomized; other designs leave it empty and give n_enrolled",
+         lambda d: _b((d.design == RANDOMIZED) == _present(d.n_randomized))),
+    Rule("design-fields", "trials", "randomized_period_weeks",
+         "a randomized trial gives the length of its randomized, controlled period; other designs leave it empty",
+         lambda d: _b((d.design == RANDOMIZED) == _present(d.randomized_period_weeks))),
+    Rule("design-fields", "trials", "n_enrolled",
+         "a single-arm study, case series or case report gives n_enrolled (the number treated)",
+         lambda d: _b((d.design == RANDOMIZED) | _present(d.n_enrolled))),
+    Rule("design-fields", "trials", "phase",
+         "case series and case reports have no phase: leave it empty",
+         lambda d: _b(~d.design.isin(["case-series", "case-report"]) | d.phase.isna())),
+    Rule("arms-sum-to-trial", "trials", "n_randomized",
+         "the arms' n_randomized must add up to the trial's n_randomized (see arms.csv)",
+         lambda d: _b(d._arms_complete.eq(False) | (d.design != RANDOMIZED) | d.n_randomized.isna()
+                      | (d._arms_n_randomized == d.n_randomized))),
+    Rule("arms-sum-to-trial", "trials", "n_enrolled",
+         "the arms' n_enrolled must add up to the study's n_enrolled (see arms.csv)",
+         lambda d: _b(d._arms_complete_enrolled.eq(False) | (d.design == RANDOMIZED) | d.n_enrolled.isna()
+                      | (d._arms_n_enrolled == d.n_enrolled))),
+    # arms ---------------------------------------------------------------------------------
+    Rule("randomized-arm-has-n", "arms", "n_randomized",
+         "an arm of a randomized trial gives n_randomized (from the publication or the registry)",
+         lambda d: _b((d._design != RANDOMIZED) | _present(d.n_randomized))),
+    Rule("design-fields", "arms", "n_enrolled",
+         "an arm of a non-randomized study gives n_enrolled (the number treated) and no n_randomized",
+         lambda d: _b((d._design == RANDOMIZED) | d._design.isna() | (_present(d.n_enrolled) & d.n_randomized.isna()))),
+    Rule("arm-drug-matches-role", "arms", "drug_id",
+         "placebo and vehicle arms have no drug_id; every other arm names its drug",
+         lambda d: _b(d.role.isin(NO_DRUG_ROLES) == d.drug_id.isna())),
+    Rule("arm-drug-matches-role", "arms", "dose",
+         "placebo and vehicle arms have no dose",
+         lambda d: _b(~d.role.isin(NO_DRUG_ROLES) | d.dose.isna())),
+    Rule("source-linked-to-trial", "arms", "source_id",
+         "the source must be linked to this arm's trial in trial_sources.csv",
+         lambda d: _b(d._source_linked)),
+    # outcomes -----------------------------------------------------------------------------
+    Rule("responders-within-analysed", "outcomes", "responders",
+         "responders cannot exceed analysed", lambda d: _b(d.responders <= d.analysed)),
+    Rule("analysed-within-arm", "outcomes", "analysed",
+         "analysed cannot exceed the arm's n_randomized (or n_enrolled) in arms.csv",
+         lambda d: _b(d.analysed <= d._arm_n)),
+    Rule("percent-matches-counts", "outcomes", "percent",
+         "percent must agree with 100*responders/analysed to the precision printed",
+         lambda d: _percent_agrees(d, "responders", "analysed")),
+    Rule("timepoint-within-randomized-period", "outcomes", "timepoint_weeks",
+         "an outcome of a randomized trial lies within the trial's randomized_period_weeks",
+         lambda d: _b((d._design != RANDOMIZED) | (d.timepoint_weeks <= d._period))),
+    Rule("timepoint-stated", "outcomes", "timepoint_weeks",
+         "give timepoint_weeks, or timepoint_text where the source gives no week",
+         lambda d: _b(_present(d.timepoint_weeks) | _present(d.timepoint_text))),
+    Rule("outcome-has-result", "outcomes", "responders",
+         "an outcome row gives responders or percent (or both)",
+         lambda d: _b(_present(d.responders) | _present(d.percent))),
+    Rule("source-linked-to-trial", "outcomes", "source_id",
+         "the source must be linked to this outcome's trial in trial_sources.csv",
+         lambda d: _b(d._source_linked)),
+    # adverse events -----------------------------------------------------------------------
+    Rule("events-within-at-risk", "adverse_events", "participants_with_event",
+         "participants_with_event cannot exceed participants_at_risk",
+         lambda d: _b(d.participants_with_event <= d.participants_at_risk)),
+    Rule("at-risk-within-arm", "adverse_events", "participants_at_risk",
+         "participants_at_risk cannot exceed the arm's n_randomized (or n_enrolled) in arms.csv",
+         lambda d: _b(d.participants_at_risk <= d._arm_n)),
+    Rule("percent-matches-counts", "adverse_events", "percent",
+         "percent must agree with 100*participants_with_event/participants_at_risk to the precision printed",
+         lambda d: _percent_agrees(d, "participants_with_event", "participants_at_risk")),
+    Rule("ae-has-result", "adverse_events", "participants_with_event",
+         "an adverse-event row gives participants_with_event or percent (or both)",
+         lambda d: _b(_present(d.participants_with_event) | _present(d.percent))),
+    Rule("source-linked-to-trial", "adverse_events", "source_id",
+         "the source must be linked to this row's trial in trial_sources.csv",
+         lambda d: _b(d._source_linked)),
+    # sources and approvals ----------------------------------------------------------------
+    Rule("source-has-identifier", "sources", "doi",
+         "every source gives a DOI, a PMID or a URL so that a reader can find it",
+         lambda d: _b(_present(d.doi) | _present(d.pmid) | _present(d.url))),
+    Rule("correction-not-self", "sources", "corrects_source_id",
+         "a source cannot correct itself", lambda d: _b(d.corrects_source_id.isna() | (d.corrects_source_id != d.source_id))),
+    Rule("approval-names-indication", "approvals", "indication_id",
+         "an approval or extension names its indication (only class-wide safety actions leave it empty)",
+         lambda d: _b(~d.decision.isin(["approval", "extension", "refusal"]) | _present(d.indication_id))),
+]
+
+# One figure per estimand (DATA-MODEL.md): these columns together identify what a row estimates.
+ESTIMAND_KEYS = {
+    "outcomes": ["arm_id", "endpoint_id", "timepoint_weeks", "timepoint_text", "subgroup", "population", "imputation"],
+    "adverse_events": ["arm_id", "ae_term_id", "period_weeks", "period_text", "subgroup"],
+}
+ESTIMAND_RULE = "one-figure-per-estimand"
+
+
+def rules_for(table: str) -> list[Rule]:
+    return [r for r in RULES if r.table == table]
+
+
+def pandera_schema(resource: Resource) -> pa.DataFrameSchema:
+    """The Pandera model of a table: columns and dtypes from its Table Schema, checks from RULES.
+
+    Columns are nullable here because `required` is a Table Schema constraint, checked (and
+    reported once) by the schema layer.
+    """
+    columns = {f.name: pa.Column(pandas_dtype(f), nullable=True, coerce=False) for f in resource.fields}
+    checks = [pa.Check(r.holds, name=f"{r.name}:{r.column}", error=r.hint) for r in rules_for(resource.name)]
+    return pa.DataFrameSchema(
+        columns, checks=checks, strict=False, name=resource.name,
+        unique=ESTIMAND_KEYS.get(resource.name), report_duplicates="exclude_first",
+    )

@@ -1,0 +1,228 @@
+"""The Table Schema layer: what datapackage.json and schemas/*.json state, checked cell by cell.
+
+Types, required, enum, minimum/maximum, pattern, unique, primary and foreign keys are read from the
+schemas and nowhere else. The checks are column-wise (pyarrow compute), so a million rows cost
+about as much as reading them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .csvfile import TextTable
+from .report import Report
+
+# Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
+TYPE_PATTERNS = {
+    "integer": r"^[+-]?[0-9]+$",
+    "number": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "boolean": r"^(true|false)$",
+}
+TYPE_HINTS = {
+    "integer": "a whole number such as 42 (no decimals, no text; leave empty if not reported)",
+    "number": "a number such as 12.5 (no % sign, no text; leave empty if not reported)",
+    "date": "a date as YYYY-MM-DD",
+    "boolean": "true or false",
+}
+FORMULA_START = r"^[=+\-@]"
+MAX_PER_RULE = 200  # findings per file, column and rule; the rest are counted in one line
+
+
+class Sink:
+    """Adds findings for the rows flagged in a mask, capped so a broken column stays readable."""
+
+    def __init__(self, report: Report, table: TextTable):
+        self.report, self.table = report, table
+
+    def flag(self, mask, column: str | None, rule: str, message, values: pa.Array | None = None,
+             severity: str = "error") -> np.ndarray:
+        mask = np.asarray(mask, dtype=bool)
+        idx = np.flatnonzero(mask)
+        shown = self.table.resource.path
+        col = self.table.positions.get(column) if column else None
+        for i in idx[:MAX_PER_RULE]:
+            value = None if values is None else values[int(i)].as_py()
+            msg = message(int(i)) if callable(message) else message
+            self.report.add(shown, int(self.table.lines[i]), column, value, rule, msg, severity, col)
+        if len(idx) > MAX_PER_RULE:
+            self.report.add(shown, None, column, None, rule,
+                            f"{len(idx) - MAX_PER_RULE} more row(s) break this rule in this column", severity, col)
+        return idx
+
+
+def _np(mask: pa.Array) -> np.ndarray:
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def parse_numbers(values: pa.Array, type_: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float values, validity) for integer or number text; invalid or empty cells are NaN."""
+    ok = _np(pc.match_substring_regex(values, TYPE_PATTERNS[type_]))
+    cleaned = pc.if_else(pa.array(ok), values, pa.scalar(None, pa.string()))
+    nums = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    return nums, ok
+
+
+def check_fields(table: TextTable, report: Report) -> None:
+    sink = Sink(report, table)
+    for fld in table.resource.fields:
+        values = table.columns.get(fld.name)
+        if values is None:
+            continue
+        empty = _np(pc.equal(values, ""))
+        present = ~empty
+        c = fld.constraints
+        if c.get("required"):
+            sink.flag(empty, fld.name, "required", f"{fld.name} is required and may not be empty")
+        if fld.type in TYPE_PATTERNS:
+            ok = _np(pc.match_substring_regex(values, TYPE_PATTERNS[fld.type]))
+            if fld.type == "date":
+                ok &= _valid_dates(values, ok)
+            bad = present & ~ok
+            sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
+            if fld.type in ("integer", "number") and ("minimum" in c or "maximum" in c):
+                nums, _ = parse_numbers(values, fld.type)
+                with np.errstate(invalid="ignore"):
+                    if "minimum" in c:
+                        sink.flag(nums < c["minimum"], fld.name, "minimum",
+                                  f"{fld.name} must be at least {c['minimum']}", values)
+                    if "maximum" in c:
+                        sink.flag(nums > c["maximum"], fld.name, "maximum",
+                                  f"{fld.name} must be at most {c['maximum']}", values)
+        else:
+            # Text that a spreadsheet would run as a formula when the CSV is opened.
+            risky = _np(pc.match_substring_regex(values, FORMULA_START))
+            sink.flag(risky, fld.name, "formula-injection",
+                      "a text cell may not begin with =, +, - or @ (a spreadsheet would run it as a formula); "
+                      "reword it", values)
+        if "enum" in c:
+            allowed = pa.array([str(v) for v in c["enum"]], pa.string())
+            bad = present & ~_np(pc.is_in(values, value_set=allowed))
+            sink.flag(bad, fld.name, "enum", f"{fld.name} must be one of: {', '.join(map(str, c['enum']))}", values)
+        if "pattern" in c:
+            bad = present & ~_np(pc.match_substring_regex(values, c["pattern"]))
+            sink.flag(bad, fld.name, "pattern", f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name),
+                      values)
+        if c.get("unique"):
+            _flag_duplicates(sink, [values], present, fld.name, "unique", f"{fld.name} must be unique")
+
+
+def _pattern_hint(name: str) -> str:
+    return {
+        "nct_id": " (NCT followed by 8 digits, e.g. NCT03349060)",
+        "doi": " (a bare DOI such as 10.1016/S0140-6736(20)30732-7, without https://doi.org/)",
+        "pmid": " (digits only)",
+        "pmcid": " (PMC followed by digits)",
+        "eudract_id": " (YYYY-NNNNNN-NN)",
+        "url": " (a full http(s) address)",
+    }.get(name, " (lower-case words joined by '-', levels by '/')" if name.endswith("_id") else "")
+
+
+def _valid_dates(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
+    cleaned = pc.if_else(pa.array(shaped), values, pa.scalar(None, pa.string()))
+    parsed = pc.strptime(cleaned, format="%Y-%m-%d", unit="s", error_is_null=True)
+    return ~_np(pc.is_null(parsed)) | ~shaped
+
+
+def _key_codes(columns: list[pa.Array]) -> np.ndarray:
+    """One int per row such that equal keys get equal codes (composite keys included)."""
+    codes = None
+    for col in columns:
+        _, inv = np.unique(col.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
+        codes = inv.astype(np.int64) if codes is None else codes * (inv.max() + 1 if len(inv) else 1) + inv
+    return codes if codes is not None else np.zeros(0, np.int64)
+
+
+def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
+                     message: str) -> None:
+    codes = _key_codes(columns)
+    idx = np.flatnonzero(eligible)
+    if len(idx) == 0:
+        return
+    sub = codes[idx]
+    order = np.argsort(sub, kind="stable")
+    s = sub[order]
+    dup_sorted = np.zeros(len(s), bool)
+    dup_sorted[1:] = s[1:] == s[:-1]
+    if not dup_sorted.any():
+        return
+    first_pos = {}
+    for k, pos in zip(s, idx[order]):
+        first_pos.setdefault(k, pos)
+    dup_rows = idx[order][dup_sorted]
+    mask = np.zeros(sink.table.n_rows, bool)
+    mask[dup_rows] = True
+    lines = sink.table.lines
+    key_text = lambda i: "/".join(c[i].as_py() for c in columns)  # noqa: E731
+    sink.flag(mask, column, rule,
+              lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_pos[codes[i]]])}")
+
+
+def check_primary_key(table: TextTable, report: Report) -> None:
+    pk = table.resource.primary_key
+    if not pk or any(k not in table.columns for k in pk):
+        return
+    cols = [table.columns[k] for k in pk]
+    complete = np.ones(table.n_rows, bool)
+    for c in cols:
+        complete &= ~_np(pc.equal(c, ""))
+    _flag_duplicates(Sink(report, table), cols, complete, pk[0], "primary-key",
+                     f"the primary key ({', '.join(pk)}) must be unique")
+
+
+def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: Report) -> None:
+    sink = Sink(report, table)
+    for fk in table.resource.foreign_keys:
+        parent = tables.get(fk["resource"])
+        if parent is None or any(f not in table.columns for f in fk["fields"]) \
+                or any(f not in parent.columns for f in fk["ref_fields"]):
+            continue  # the missing file or column is reported already
+        child_cols = [table.columns[f] for f in fk["fields"]]
+        present = np.ones(table.n_rows, bool)
+        for c in child_cols:
+            present &= ~_np(pc.equal(c, ""))
+        if len(child_cols) == 1:
+            found = _np(pc.is_in(child_cols[0], value_set=parent.columns[fk["ref_fields"][0]]))
+        else:
+            sep = "\x1f"
+            child = pc.binary_join_element_wise(*child_cols, sep)
+            par = pc.binary_join_element_wise(*[parent.columns[f] for f in fk["ref_fields"]], sep)
+            found = _np(pc.is_in(child, value_set=par))
+        target = f"{fk['resource']}.{'/'.join(fk['ref_fields'])}"
+        sink.flag(present & ~found, fk["fields"][0], "foreign-key",
+                  f"{'/'.join(fk['fields'])} must name an existing {target}; there is none with this value"
+                  + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""),
+                  child_cols[0])
+
+
+def check_row_order(table: TextTable, report: Report) -> None:
+    """Rows in primary-key order: strings by code point, numbers numerically."""
+    pk = table.resource.primary_key
+    if not pk or table.n_rows < 2 or any(k not in table.columns for k in pk):
+        return
+    keys = []
+    for k in pk:
+        fld = table.resource.field(k)
+        col = table.columns[k]
+        if fld.type in ("integer", "number"):
+            nums, _ = parse_numbers(col, fld.type)
+            keys.append(nums)
+        else:
+            _, inv = np.unique(col.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
+            keys.append(inv)
+    # row i+1 sorts before row i?
+    before = np.zeros(table.n_rows - 1, bool)
+    tie = np.ones(table.n_rows - 1, bool)
+    for key in keys:
+        a, b = key[:-1], key[1:]
+        before |= tie & (b < a)
+        tie &= b == a
+    bad = np.flatnonzero(before)
+    if len(bad):
+        i = int(bad[0]) + 1
+        report.add(table.resource.path, int(table.lines[i]), pk[0], "/".join(table.columns[k][i].as_py() for k in pk),
+                   "row-order",
+                   f"rows must be sorted by {', '.join(pk)}; this row belongs before line {int(table.lines[i - 1])}"
+                   f" ({len(bad)} row(s) out of order; python -m jakderm format sorts them)",
+                   col=table.positions.get(pk[0]))

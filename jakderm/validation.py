@@ -1,0 +1,139 @@
+"""One validation run: descriptor, files, Table Schema layer, rule layer, attribution, summary.
+It only reads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import attribution, joins, rules, schema_checks
+from .csvfile import TextTable, read_text_table
+from .descriptor import DescriptorError, load_package
+from .report import Report
+from .typed import typed_frame
+
+EXCEPTION_COLUMN = "rule_exception"
+
+
+def read_tables(root: Path, report: Report):
+    package = load_package(root, report)
+    texts: dict[str, TextTable] = {}
+    for name, res in package.resources.items():
+        table = read_text_table(package.root, res, report)
+        if table is not None:
+            texts[name] = table
+    return package, texts
+
+
+def validate_package(root: str | Path = ".") -> Report:
+    report = Report()
+    root = Path(root)
+    try:
+        package, texts = read_tables(root, report)
+    except DescriptorError as exc:
+        report.fatal = True
+        report.add("datapackage.json", None, None, None, "descriptor", str(exc))
+        return report
+    _check_descriptor_with_frictionless(package.descriptor, report)
+    attribution.check_package_metadata(package.descriptor, report)
+    attribution.check_citation(package.root, package.descriptor, report)
+
+    for table in texts.values():
+        schema_checks.check_fields(table, report)
+        schema_checks.check_primary_key(table, report)
+        schema_checks.check_foreign_keys(table, texts, report)
+        schema_checks.check_row_order(table, report)
+
+    frames = {name: typed_frame(t) for name, t in texts.items()}
+    run_rules(package, frames, texts, report)
+    report.summary = summarize(frames, texts)
+    return report
+
+
+def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> None:
+    """The descriptor against the Data Package standard, via frictionless (its reference tool)."""
+    from frictionless import Package
+
+    try:
+        errors = Package.metadata_validate(descriptor, basepath=None)  # type: ignore[call-arg]
+    except TypeError:
+        errors = Package.metadata_validate(descriptor)
+    except Exception as exc:  # frictionless raises on some malformed descriptors
+        report.add("datapackage.json", None, None, None, "descriptor", f"not a valid Data Package: {exc}")
+        return
+    for err in errors:
+        report.add("datapackage.json", None, None, None, "descriptor", f"not a valid Data Package: {err.message}")
+
+
+def run_rules(package, frames: dict[str, pd.DataFrame], texts: dict[str, TextTable], report: Report) -> None:
+    prepared = joins.prepare(frames, texts)
+    for name, frame in prepared.items():
+        res = package.resources[name]
+        schema = rules.pandera_schema(res)
+        if not schema.checks and not schema.unique:
+            continue
+        failures = _failures(schema, frame)  # {(rule, column): set(row index)}
+        _report_failures(texts[name], frame, failures, report)
+
+
+def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
+    import pandera.errors
+
+    try:
+        schema.validate(frame, lazy=True)
+        return {}
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    out: dict[tuple[str, str], set[int]] = {}
+    for check, column, index in zip(cases["check"].astype(str), cases["column"], cases["index"]):
+        if index is None or pd.isna(index):
+            continue
+        if check.startswith("multiple_fields_uniqueness") or "unique" in check:
+            key = (rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS[schema.name][0])
+        elif ":" in check:
+            rule, _, col = check.partition(":")
+            key = (rule, col)
+        else:
+            continue  # dtype checks: the schema layer already reported the cell
+        out.setdefault(key, set()).add(int(index))
+    return out
+
+
+def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Report) -> None:
+    hints = {(r.name, r.column): r.hint for r in rules.rules_for(table.resource.name)}
+    hints[(rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS.get(table.resource.name, [""])[0])] = (
+        "two rows give a figure for the same estimand ("
+        + ", ".join(rules.ESTIMAND_KEYS.get(table.resource.name, [])) + "): keep one")
+    exceptions = frame[EXCEPTION_COLUMN].astype(object) if EXCEPTION_COLUMN in frame else None
+    broken: dict[int, set[str]] = {}
+    path = table.resource.path
+    for (rule, column), rows in sorted(failures.items()):
+        col = table.positions.get(column)
+        for i in sorted(rows):
+            broken.setdefault(i, set()).add(rule)
+            excepted = exceptions is not None and exceptions.iloc[i] == rule
+            value = table.columns[column][i].as_py() if column in table.columns else None
+            msg = hints.get((rule, column), rule)
+            if excepted:
+                msg += " (recorded as printed: rule_exception on this row)"
+            report.add(path, int(table.lines[i]), column, value, rule, msg,
+                       "warning" if excepted else "error", col)
+    if exceptions is not None:
+        for i, rule in exceptions.items():
+            if isinstance(rule, str) and rule not in broken.get(i, set()):
+                report.add(path, int(table.lines[i]), EXCEPTION_COLUMN, rule, "rule-exception-unused",
+                           f"this row does not break {rule!r}: clear rule_exception (an unused exception would hide a "
+                           "later mistake)", "error", table.positions.get(EXCEPTION_COLUMN))
+
+
+def summarize(frames: dict[str, pd.DataFrame], texts: dict[str, TextTable]) -> dict:
+    summary: dict = {"rows": {name: t.n_rows for name, t in texts.items()}}
+    trials, arms = frames.get("trials"), frames.get("arms")
+    if trials is not None and arms is not None:
+        pairs = arms[["trial_id", "drug_id"]].dropna().astype(object).drop_duplicates()
+        summary["trials_per_drug"] = {k: int(v) for k, v in pairs.drug_id.value_counts().sort_index().items()}
+        ind = trials.indication_id.astype(object).dropna().value_counts().sort_index()
+        summary["trials_per_indication"] = {k: int(v) for k, v in ind.items()}
+        des = trials.design.astype(object).dropna().value_counts().sort_index()
+        summary["trials_per_design"] = {k: int(v) for k, v in des.items()}
+    return summary
