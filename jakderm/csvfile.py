@@ -90,7 +90,11 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     positions = _check_header(resource, header, shown, report)
     physical_rows = body.count("\n")
 
-    table = _fast_parse(path, len(header), physical_rows)
+    # The fast reader is trusted only on text it cannot misread: no blank line (it would read
+    # one as a row of empty cells) and an even number of quotes on every line (an odd number
+    # is a quote left open, which the slow reader follows across lines to say where).
+    suspicious = "\n\n" in body or body.startswith("\n") or ('"' in body and _odd_quote_line(body))
+    table = None if suspicious else _fast_parse(path, len(header), physical_rows)
     if table is not None:
         lines = np.arange(2, 2 + table.num_rows, dtype=np.int64)
         raw_cols = [table.column(i).combine_chunks() if table.num_rows else pa.array([], pa.string())
@@ -101,6 +105,10 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         raw_cols, lines = _slow_parse(body, len(header), shown, report)
     columns = {name: raw_cols[pos - 1] for name, pos in positions.items()}
     return TextTable(resource, header, columns, lines, positions)
+
+
+def _odd_quote_line(body: str) -> bool:
+    return any(line.count('"') % 2 for line in body.split("\n") if '"' in line)
 
 
 def _check_header(resource: Resource, header: list[str], shown: str, report: Report) -> dict[str, int]:
@@ -175,10 +183,11 @@ def _slow_parse(body: str, n_cols: int, shown: str, report: Report) -> tuple[lis
     for cells in reader:
         start, end = prev_end + 1, reader.line_num + 1
         prev_end = end
-        if end > start:
+        if end > start or any("\n" in c for c in cells):
             report.add(shown, start, None, None, "line-break-in-cell",
-                       f"a cell opened on line {start} runs on to line {end}: an unterminated quote or a line "
-                       "break inside a cell (rows between are swallowed); close the quote or remove the line break")
+                       f"a quoted cell opened on line {start} runs on to line {max(end, start + 1)}: an unterminated "
+                       "quote or a line break inside a cell (rows after it are swallowed); close the quote or "
+                       "remove the line break")
             continue
         if not cells:
             report.add(shown, start, None, None, "blank-line", "an empty line; remove it")

@@ -46,7 +46,10 @@ def typed_series(field: Field, values: pa.Array) -> pd.Series:
         return pd.Series(pd.array(pc.equal(values, "true"), dtype="boolean"), name=field.name)
     values = pc.if_else(nulls, pa.scalar(None, pa.string()), values)
     if field.enum:
-        return pd.Series(pd.Categorical(values.to_pandas(), categories=[str(v) for v in field.enum]), name=field.name)
+        categories = [str(v) for v in field.enum]
+        known = pc.fill_null(pc.is_in(values, value_set=pa.array(categories, pa.string())), False)
+        values = pc.if_else(known, values, pa.scalar(None, pa.string()))
+        return pd.Series(pd.Categorical(values.to_pandas(), categories=categories), name=field.name)
     return pd.Series(values.to_pandas(types_mapper=lambda t: pd.StringDtype()), name=field.name, dtype=pd.StringDtype())
 
 

@@ -77,6 +77,7 @@ def run_rules(package, frames: dict[str, pd.DataFrame], texts: dict[str, TextTab
 
 
 def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
+    """Rows each rule fails on, from Pandera's failure cases: {(rule, column): {row index}}."""
     import pandera.errors
 
     try:
@@ -84,17 +85,20 @@ def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
         return {}
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+    table_rules = rules.rules_for(schema.name)
     out: dict[tuple[str, str], set[int]] = {}
-    for check, column, index in zip(cases["check"].astype(str), cases["column"], cases["index"]):
+    for context, check, number, index in zip(cases["schema_context"], cases["check"].astype(str),
+                                             cases["check_number"], cases["index"]):
         if index is None or pd.isna(index):
             continue
-        if check.startswith("multiple_fields_uniqueness") or "unique" in check:
+        if "uniqueness" in check or "duplicate" in check:
             key = (rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS[schema.name][0])
-        elif ":" in check:
-            rule, _, col = check.partition(":")
-            key = (rule, col)
+        elif context == "DataFrameSchema" and number is not None and not pd.isna(number) \
+                and int(number) < len(table_rules):
+            rule = table_rules[int(number)]
+            key = (rule.name, rule.column)
         else:
-            continue  # dtype checks: the schema layer already reported the cell
+            continue  # dtype checks: the schema layer has reported the cell already
         out.setdefault(key, set()).add(int(index))
     return out
 
@@ -115,7 +119,7 @@ def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Re
             value = table.columns[column][i].as_py() if column in table.columns else None
             msg = hints.get((rule, column), rule)
             if excepted:
-                msg += " (recorded as printed: rule_exception on this row)"
+                msg += " (excepted by this row's rule_exception; its note says why)"
             report.add(path, int(table.lines[i]), column, value, rule, msg,
                        "warning" if excepted else "error", col)
     if exceptions is not None:

@@ -1,0 +1,130 @@
+"""Test helpers: a throw-away copy of the package to edit cell by cell, and an example trial.
+
+The example trial is synthetic and lives only in tests: it gives every rule a complete,
+consistent set of rows to corrupt, whatever the state of the curated data.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_FILES = ["datapackage.json", "CITATION.cff", "schemas", "data"]
+
+EXAMPLE = {
+    "sources": [{"source_id": "example-2099-trial", "source_type": "article", "citation": "Example A. A synthetic trial for tests. Test J. 2099;1:1-2.",
+                 "year": "2099", "url": "https://example.org/trial"}],
+    "trials": [{"trial_id": "example-trial", "acronym": "EXAMPLE", "design": "randomized", "phase": "3",
+                "indication_id": "atopic-dermatitis", "n_randomized": "300", "randomized_period_weeks": "16",
+                "primary_timepoint_weeks": "16"}],
+    "trial_sources": [{"trial_id": "example-trial", "source_id": "example-2099-trial", "role": "primary"}],
+    "arms": [
+        {"arm_id": "example-trial/abrocitinib-100mg", "trial_id": "example-trial", "role": "experimental",
+         "drug_id": "abrocitinib", "dose": "100", "dose_unit": "mg", "frequency": "QD", "route": "oral",
+         "background_therapy": "none", "n_randomized": "200", "source_id": "example-2099-trial", "locator": "Table 1"},
+        {"arm_id": "example-trial/placebo", "trial_id": "example-trial", "role": "placebo", "route": "oral",
+         "background_therapy": "none", "n_randomized": "100", "source_id": "example-2099-trial", "locator": "Table 1"},
+    ],
+    "outcomes": [
+        {"outcome_id": "example-trial/abrocitinib-100mg/easi-75/w16", "arm_id": "example-trial/abrocitinib-100mg",
+         "endpoint_id": "easi-75", "timepoint_weeks": "16", "responders": "84", "analysed": "200", "percent": "42.0",
+         "population": "FAS", "imputation": "NRI", "source_id": "example-2099-trial", "locator": "Table 2"},
+        {"outcome_id": "example-trial/placebo/easi-75/w16", "arm_id": "example-trial/placebo",
+         "endpoint_id": "easi-75", "timepoint_weeks": "16", "responders": "12", "analysed": "100", "percent": "12",
+         "population": "FAS", "imputation": "NRI", "source_id": "example-2099-trial", "locator": "Table 2"},
+    ],
+    "adverse_events": [
+        {"adverse_event_id": "example-trial/abrocitinib-100mg/any-ae/w16", "arm_id": "example-trial/abrocitinib-100mg",
+         "ae_term_id": "any-ae", "period_weeks": "16", "participants_with_event": "130", "participants_at_risk": "199",
+         "percent": "65.3", "source_id": "example-2099-trial", "locator": "Table 3"},
+    ],
+}
+
+
+class Pkg:
+    """A copy of the package in a temporary folder."""
+
+    def __init__(self, tmp: Path, with_example: bool = True):
+        self.root = tmp / "pkg"
+        self.root.mkdir()
+        for name in PACKAGE_FILES:
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, self.root / name)
+            else:
+                shutil.copy2(src, self.root / name)
+        if with_example:
+            for table, rows in EXAMPLE.items():
+                self.add_rows(table, rows)
+
+    def path(self, table: str) -> Path:
+        return self.root / "data" / f"{table}.csv"
+
+    def read(self, table: str) -> tuple[list[str], list[dict]]:
+        with open(self.path(table), encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            return list(reader.fieldnames or []), list(reader)
+
+    def write(self, table: str, header: list[str], rows: list[dict], canonical: bool = True) -> None:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for r in rows:
+            writer.writerow([r.get(h, "") for h in header])
+        text = out.getvalue()
+        if canonical:
+            from jakderm.descriptor import load_package
+            from jakderm.formatting import canonical_text
+            text = canonical_text(text, load_package(self.root).resources[table])
+        self.path(table).write_text(text, encoding="utf-8", newline="")
+
+    def add_rows(self, table: str, rows: list[dict]) -> None:
+        header, existing = self.read(table)
+        self.write(table, header, existing + [dict(r) for r in rows])
+
+    def key_column(self, table: str) -> str:
+        header, _ = self.read(table)
+        return header[0]
+
+    def set(self, table: str, key: str, column: str, value: str) -> int:
+        """Set one cell of the row whose first column is `key`; return that row's file line."""
+        header, rows = self.read(table)
+        for r in rows:
+            if r[header[0]] == key:
+                r[column] = value
+                break
+        else:
+            raise KeyError(key)
+        self.write(table, header, rows)
+        return self.line_of(table, key)
+
+    def line_of(self, table: str, key: str) -> int:
+        header, rows = self.read(table)
+        for i, r in enumerate(rows):
+            if r[header[0]] == key:
+                return i + 2
+        raise KeyError(key)
+
+    def validate(self):
+        from jakderm.validation import validate_package
+        return validate_package(self.root)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "validate.py"), str(self.root), *args],
+                              capture_output=True, text=True, timeout=120)
+
+
+def has(report, rule: str, file: str | None = None, line: int | None = None, column: str | None = None,
+        severity: str = "error") -> bool:
+    return any(f.rule == rule and f.severity == severity
+               and (file is None or f.file == file)
+               and (line is None or f.line == line)
+               and (column is None or f.column == column) for f in report.findings)
+
+
+def show(report) -> str:
+    return "\n".join(f"{f.severity} {f.file}:{f.line} [{f.column}] {f.rule}: {f.message}" for f in report.findings)
