@@ -20,6 +20,18 @@ def _format(args) -> int:
     return format_package(args.path, check=args.check)
 
 
+def _diff(args) -> int:
+    from .diff import run_diff
+
+    return run_diff(args.ref_a, args.ref_b, repo=args.repo, output=args.output)
+
+
+def _build(args) -> int:
+    from .build import build_package
+
+    return build_package(args.path, out=args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jakderm", description="Tools for the jak-derm-data package.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,6 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("path", nargs="?", default=".")
     f.add_argument("--check", action="store_true", help="only say which files would change (exit 1 if any)")
     f.set_defaults(run=_format)
+    d = sub.add_parser("diff", help="Markdown diff of the data between two git refs, table by table by primary key")
+    d.add_argument("ref_a", metavar="REF_A", help="the earlier git ref (commit, branch, tag)")
+    d.add_argument("ref_b", metavar="REF_B", help="the later git ref")
+    d.add_argument("--repo", default=".", help="the package's directory in a git work tree (default: .)")
+    d.add_argument("--output", metavar="FILE", help="write the Markdown to FILE instead of standard output")
+    d.set_defaults(run=_diff)
+    b = sub.add_parser("build", help="write the release files (zip, sqlite, parquet, xlsx, SHA256SUMS)")
+    b.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
+    b.add_argument("--out", default="dist", help="the folder to write into (default: dist)")
+    b.set_defaults(run=_build)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -32,6 +32,9 @@ class TextTable:
     columns: dict[str, pa.Array]  # schema field name -> string array (only fields present in the header)
     lines: np.ndarray  # file line of each row
     positions: dict[str, int] = field(default_factory=dict)  # field name -> 1-based column position
+    # Cells the schema layer reported (field name -> row mask): the rule layer reads them as
+    # missing, so one bad cell gives one error, not a cascade of follow-on rule failures.
+    bad: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -150,7 +153,7 @@ def _fast_parse(path: Path, n_cols: int, physical_rows: int) -> pa.Table | None:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, use_threads=True),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, use_threads=True, block_size=1 << 26),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),

@@ -5,22 +5,44 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 
+def _arrow(values) -> pa.Array:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(values.astype(object), pa.string(), from_pandas=True)
+
+
+def _positions(keys, table_keys) -> np.ndarray:
+    """Row of `table_keys` holding each key (-1 where none), by hashing, not pandas indexing."""
+    pos = pc.index_in(_arrow(keys), value_set=_arrow(table_keys))
+    return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
+
+
+def _take(values: pd.Series, pos: np.ndarray) -> pd.Series:
+    """values[pos] with missing where pos is -1, keeping the dtype."""
+    arr = values.array.take(pos, allow_fill=True)
+    return pd.Series(arr)
+
+
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Series:
-    mapping = table.drop_duplicates(key).set_index(key)[column]
-    return keys.map(mapping)
+    return _take(table[column], _positions(keys, table[key])).set_axis(keys.index)
 
 
-def _linked(trial_ids: pd.Series, source_ids: pd.Series, trial_sources: pd.DataFrame | None) -> pd.Series:
+def _linked(trial_ids, source_ids, trial_sources: pd.DataFrame | None, n: int) -> pd.Series:
+    """Whether each (trial, source) pair is in trial_sources; missing where either is unknown."""
     if trial_sources is None:
-        return pd.Series(pd.NA, index=trial_ids.index, dtype="boolean")
-    pairs = set(zip(trial_sources.trial_id.astype(object), trial_sources.source_id.astype(object)))
-    known = trial_ids.notna() & source_ids.notna()
-    out = pd.Series([(t, s) in pairs for t, s in zip(trial_ids.astype(object), source_ids.astype(object))],
-                    index=trial_ids.index, dtype="boolean")
-    return out.where(known, pd.NA)
+        return pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
+    sep = "\x1f"
+    pairs = pc.binary_join_element_wise(_arrow(trial_sources.trial_id), _arrow(trial_sources.source_id), sep)
+    t, s = _arrow(trial_ids), _arrow(source_ids)
+    known = pc.and_(pc.invert(pc.is_null(t)), pc.invert(pc.equal(pc.fill_null(t, ""), "")))
+    known = pc.and_(known, pc.invert(pc.equal(pc.fill_null(s, ""), "")))
+    wanted = pc.binary_join_element_wise(pc.fill_null(t, ""), s, sep)
+    found = pc.is_in(wanted, value_set=pairs)
+    return pd.Series(pd.array(pc.if_else(known, found, pa.scalar(None, pa.bool_())), dtype="boolean"))
 
 
 def percent_decimals(text_column) -> pd.Series:
@@ -39,10 +61,12 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
     if trials is not None and arms is not None:
         t = trials.copy()
         g = arms.groupby(arms.trial_id.astype(object), observed=True)
-        t["_arms_n_randomized"] = t.trial_id.astype(object).map(g.n_randomized.sum(min_count=1))
-        t["_arms_complete"] = t.trial_id.astype(object).map(g.n_randomized.apply(lambda s: s.notna().all()))
-        t["_arms_n_enrolled"] = t.trial_id.astype(object).map(g.n_enrolled.sum(min_count=1))
-        t["_arms_complete_enrolled"] = t.trial_id.astype(object).map(g.n_enrolled.apply(lambda s: s.notna().all()))
+        size = g.size()
+        key = t.trial_id.astype(object)
+        t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1))
+        t["_arms_complete"] = key.map(g.n_randomized.count() == size)
+        t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1))
+        t["_arms_complete_enrolled"] = key.map(g.n_enrolled.count() == size)
         for c in ("_arms_complete", "_arms_complete_enrolled"):
             t[c] = t[c].astype("boolean").fillna(False)
         for c in ("_arms_n_randomized", "_arms_n_enrolled"):
@@ -52,29 +76,31 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
         a = arms.copy()
         design = _lookup(a.trial_id, trials, "trial_id", "design") if trials is not None else pd.Series(pd.NA, index=a.index)
         a["_design"] = design.astype(object)
-        a["_source_linked"] = _linked(a.trial_id, a.source_id, trial_sources)
+        a["_source_linked"] = _linked(a.trial_id, a.source_id, trial_sources, len(a)).values
         a["_arm_n"] = a.n_randomized.where(a["_design"] == "randomized", a.n_enrolled)
         a["_arm_n"] = a["_arm_n"].fillna(a.n_randomized).fillna(a.n_enrolled)
         out["arms"] = a
         period = (_lookup(a.trial_id, trials, "trial_id", "randomized_period_weeks")
                   if trials is not None else pd.Series(pd.NA, index=a.index))
-        arm_info = pd.DataFrame({"trial_id": a.trial_id.astype(object).values, "_design": a["_design"].values,
-                                 "_arm_n": a["_arm_n"].values, "_period": period.values},
-                                index=a.arm_id.astype(object).values)
-        arm_info = arm_info[~arm_info.index.duplicated()]
+        arm_info = pd.DataFrame({"trial_id": a.trial_id.values, "_design": a["_design"].values,
+                                 "_arm_n": a["_arm_n"].astype("Int64").values, "_period": period.astype("Int64").values})
         for name in ("outcomes", "adverse_events"):
             df = frames.get(name)
             if df is None:
                 continue
             d = df.copy()
-            keys = d.arm_id.astype(object)
-            d["_trial_id"] = keys.map(arm_info.trial_id)
-            d["_design"] = keys.map(arm_info._design)
-            d["_arm_n"] = keys.map(arm_info._arm_n).astype("Int64")
-            if name == "outcomes":
-                d["_period"] = keys.map(arm_info._period).astype("Int64")
-            d["_source_linked"] = _linked(d["_trial_id"], d.source_id, trial_sources)
             text = texts.get(name)
+            arm_keys = text.columns["arm_id"] if text is not None and "arm_id" in text.columns else d.arm_id
+            pos = _positions(arm_keys, a.arm_id)
+            d["_trial_id"] = _take(arm_info.trial_id, pos).values
+            d["_design"] = _take(arm_info._design.astype(object), pos).values
+            d["_arm_n"] = _take(arm_info._arm_n, pos).values
+            if name == "outcomes":
+                d["_period"] = _take(arm_info._period, pos).values
+            src = text.columns["source_id"] if text is not None and "source_id" in text.columns else d.source_id
+            trial_of_row = pc.take(_arrow(arm_info.trial_id), pa.array(np.where(pos < 0, 0, pos)))
+            trial_of_row = pc.if_else(pa.array(pos >= 0), trial_of_row, pa.scalar(None, pa.string()))
+            d["_source_linked"] = _linked(trial_of_row, src, trial_sources, len(d)).values
             if text is not None and "percent" in text.columns:
                 d["_percent_decimals"] = percent_decimals(text.columns["percent"]).values
             else:

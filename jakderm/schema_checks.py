@@ -40,6 +40,9 @@ class Sink:
              severity: str = "error") -> np.ndarray:
         mask = np.asarray(mask, dtype=bool)
         idx = np.flatnonzero(mask)
+        if column and len(idx) and rule not in ("primary-key", "unique", "formula-injection"):
+            prev = self.table.bad.get(column)
+            self.table.bad[column] = mask.copy() if prev is None else (prev | mask)
         shown = self.table.resource.path
         col = self.table.positions.get(column) if column else None
         for i in idx[:MAX_PER_RULE]:
@@ -54,6 +57,21 @@ class Sink:
 
 def _np(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _well_typed(values: pa.Array, type_: str, present: np.ndarray) -> np.ndarray:
+    """Cells in the lexical form of their type. Clean columns take one cast; only a column
+    with a bad cell pays for the regex that says which."""
+    if type_ in ("integer", "number"):
+        try:
+            nums = pc.cast(pc.if_else(pa.array(present), values, pa.scalar(None, pa.string())),
+                           pa.int64() if type_ == "integer" else pa.float64())
+            finite = type_ == "integer" or bool(np.isfinite(nums.to_numpy(zero_copy_only=False)[present]).all())
+            if finite:
+                return np.ones(len(values), bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return _np(pc.match_substring_regex(values, TYPE_PATTERNS[type_]))
 
 
 def parse_numbers(values: pa.Array, type_: str) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +94,7 @@ def check_fields(table: TextTable, report: Report) -> None:
         if c.get("required"):
             sink.flag(empty, fld.name, "required", f"{fld.name} is required and may not be empty")
         if fld.type in TYPE_PATTERNS:
-            ok = _np(pc.match_substring_regex(values, TYPE_PATTERNS[fld.type]))
+            ok = _well_typed(values, fld.type, present)
             if fld.type == "date":
                 ok &= _valid_dates(values, ok)
             bad = present & ~ok
@@ -92,7 +110,8 @@ def check_fields(table: TextTable, report: Report) -> None:
                                   f"{fld.name} must be at most {c['maximum']}", values)
         else:
             # Text that a spreadsheet would run as a formula when the CSV is opened.
-            risky = _np(pc.match_substring_regex(values, FORMULA_START))
+            first = pc.utf8_slice_codeunits(values, 0, 1)
+            risky = _np(pc.is_in(first, value_set=pa.array(["=", "+", "-", "@"])))
             sink.flag(risky, fld.name, "formula-injection",
                       "a text cell may not begin with =, +, - or @ (a spreadsheet would run it as a formula); "
                       "reword it", values)
@@ -132,38 +151,29 @@ def _valid_dates(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _key_codes(columns: list[pa.Array]) -> np.ndarray:
-    """One int per row such that equal keys get equal codes (composite keys included)."""
-    codes = None
-    for col in columns:
-        _, inv = np.unique(col.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
-        codes = inv.astype(np.int64) if codes is None else codes * (inv.max() + 1 if len(inv) else 1) + inv
-    return codes if codes is not None else np.zeros(0, np.int64)
+def _joined(columns: list[pa.Array]) -> pa.Array:
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x1f")
 
 
 def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
                      message: str) -> None:
-    codes = _key_codes(columns)
+    key = pc.filter(_joined(columns), pa.array(eligible))
+    if len(pc.unique(key)) == len(key):
+        return  # the common case, found with one hash pass
     idx = np.flatnonzero(eligible)
-    if len(idx) == 0:
-        return
-    sub = codes[idx]
-    order = np.argsort(sub, kind="stable")
-    s = sub[order]
-    dup_sorted = np.zeros(len(s), bool)
-    dup_sorted[1:] = s[1:] == s[:-1]
-    if not dup_sorted.any():
-        return
-    first_pos = {}
-    for k, pos in zip(s, idx[order]):
-        first_pos.setdefault(k, pos)
-    dup_rows = idx[order][dup_sorted]
+    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
+    first_seen = np.full(codes.max() + 1, -1, np.int64)
+    # reversed assignment leaves each code's first occurrence in first_seen
+    first_seen[codes[::-1]] = idx[::-1]
+    dup_rows = idx[first_seen[codes] != idx]
     mask = np.zeros(sink.table.n_rows, bool)
     mask[dup_rows] = True
+    row_code = np.full(sink.table.n_rows, -1, np.int64)
+    row_code[idx] = codes
     lines = sink.table.lines
     key_text = lambda i: "/".join(c[i].as_py() for c in columns)  # noqa: E731
     sink.flag(mask, column, rule,
-              lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_pos[codes[i]]])}")
+              lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_seen[row_code[i]]])}")
 
 
 def check_primary_key(table: TextTable, report: Report) -> None:
@@ -208,23 +218,20 @@ def check_row_order(table: TextTable, report: Report) -> None:
     pk = table.resource.primary_key
     if not pk or table.n_rows < 2 or any(k not in table.columns for k in pk):
         return
-    keys = []
+    before = np.zeros(table.n_rows - 1, bool)
+    tie = np.ones(table.n_rows - 1, bool)
     for k in pk:
         fld = table.resource.field(k)
         col = table.columns[k]
         if fld.type in ("integer", "number"):
             nums, _ = parse_numbers(col, fld.type)
-            keys.append(nums)
-        else:
-            _, inv = np.unique(col.to_numpy(zero_copy_only=False).astype(str), return_inverse=True)
-            keys.append(inv)
-    # row i+1 sorts before row i?
-    before = np.zeros(table.n_rows - 1, bool)
-    tie = np.ones(table.n_rows - 1, bool)
-    for key in keys:
-        a, b = key[:-1], key[1:]
-        before |= tie & (b < a)
-        tie &= b == a
+            a, b = nums[:-1], nums[1:]
+            less, equal = b < a, b == a
+        else:  # UTF-8 bytes compare in code-point order
+            a, b = col.slice(0, len(col) - 1), col.slice(1)
+            less, equal = _np(pc.less(b, a)), _np(pc.equal(b, a))
+        before |= tie & less
+        tie &= equal
     bad = np.flatnonzero(before)
     if len(bad):
         i = int(bad[0]) + 1

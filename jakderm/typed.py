@@ -7,6 +7,7 @@ is missing; so is a cell the schema layer has already reported as the wrong type
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,36 +31,57 @@ def pandas_dtype(field: Field):
     return pd.StringDtype()
 
 
-def typed_series(field: Field, values: pa.Array) -> pd.Series:
+def _cast_numbers(values: pa.Array, field: Field, invalid: np.ndarray | None) -> pa.Array:
     from .schema_checks import TYPE_PATTERNS
-    nulls = pc.equal(values, "")
-    if field.type in TYPE_PATTERNS:
+    target = pa.int64() if field.type == "integer" else pa.float64()
+    empty = pc.equal(values, "")
+    if invalid is not None:
+        empty = pc.or_(empty, pa.array(invalid))
+    cleaned = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    try:
+        return pc.cast(cleaned, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # a bad cell the caller did not mask: find it the slow way, read it as missing
         ok = pc.fill_null(pc.match_substring_regex(values, TYPE_PATTERNS[field.type]), False)
-        values = pc.if_else(ok, values, pa.scalar(None, pa.string()))
-        if field.type == "integer":
-            return pd.Series(pd.array(pc.cast(values, pa.int64()), dtype="Int64"), name=field.name)
-        if field.type == "number":
-            return pd.Series(pd.array(pc.cast(values, pa.float64()), dtype="Float64"), name=field.name)
-        if field.type == "date":
-            parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
-            return pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(parsed, pa.date32())), name=field.name)
+        return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), target)
+
+
+def typed_series(field: Field, values: pa.Array, invalid: np.ndarray | None = None) -> pd.Series:
+    """One column, typed. `invalid` marks cells already reported as bad: read as missing."""
+    if field.type in ("integer", "number"):
+        nums = _cast_numbers(values, field, invalid)
+        dtype = "Int64" if field.type == "integer" else "Float64"
+        return pd.Series(pd.array(nums, dtype=dtype), name=field.name)
+    if field.type == "date":
+        from .schema_checks import TYPE_PATTERNS
+        ok = pc.fill_null(pc.match_substring_regex(values, TYPE_PATTERNS["date"]), False)
+        parsed = pc.strptime(pc.if_else(ok, values, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
+                             error_is_null=True)
+        return pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(parsed, pa.date32())), name=field.name)
+    if field.type == "boolean":
         return pd.Series(pd.array(pc.equal(values, "true"), dtype="boolean"), name=field.name)
-    values = pc.if_else(nulls, pa.scalar(None, pa.string()), values)
     if field.enum:
         categories = [str(v) for v in field.enum]
-        known = pc.fill_null(pc.is_in(values, value_set=pa.array(categories, pa.string())), False)
-        values = pc.if_else(known, values, pa.scalar(None, pa.string()))
-        return pd.Series(pd.Categorical(values.to_pandas(), categories=categories), name=field.name)
-    return pd.Series(values.to_pandas(types_mapper=lambda t: pd.StringDtype()), name=field.name, dtype=pd.StringDtype())
+        encoded = pc.dictionary_encode(values)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        # a code per distinct text: its position in the enum, or -1 (missing) for '' and unknown values
+        lookup = np.array([categories.index(v) if v in categories else -1
+                           for v in encoded.dictionary.to_pylist()] or [-1], dtype=np.int64)
+        codes = lookup[encoded.indices.to_numpy(zero_copy_only=False)] if len(values) else np.zeros(0, np.int64)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=categories), name=field.name)
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    return pd.Series(pd.array(values, dtype=pd.StringDtype()), name=field.name)
 
 
 def typed_frame(table) -> pd.DataFrame:
-    """A TextTable as a typed DataFrame, columns in schema order (absent columns all missing)."""
+    """A TextTable as a typed DataFrame, columns in schema order (absent columns all missing).
+    Cells the schema layer reported (table.bad) are read as missing."""
     cols = {}
     n = table.n_rows
     for fld in table.resource.fields:
         values = table.columns.get(fld.name)
         if values is None:
             values = pa.array([""] * n, pa.string())
-        cols[fld.name] = typed_series(fld, values).reset_index(drop=True)
+        cols[fld.name] = typed_series(fld, values, table.bad.get(fld.name)).reset_index(drop=True)
     return pd.DataFrame(cols, index=pd.RangeIndex(n))

@@ -108,14 +108,14 @@ def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Re
     hints[(rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS.get(table.resource.name, [""])[0])] = (
         "two rows give a figure for the same estimand ("
         + ", ".join(rules.ESTIMAND_KEYS.get(table.resource.name, [])) + "): keep one")
-    exceptions = frame[EXCEPTION_COLUMN].astype(object) if EXCEPTION_COLUMN in frame else None
+    exceptions = frame[EXCEPTION_COLUMN] if EXCEPTION_COLUMN in frame else None
     broken: dict[int, set[str]] = {}
     path = table.resource.path
     for (rule, column), rows in sorted(failures.items()):
         col = table.positions.get(column)
         for i in sorted(rows):
             broken.setdefault(i, set()).add(rule)
-            excepted = exceptions is not None and exceptions.iloc[i] == rule
+            excepted = exceptions is not None and not pd.isna(exceptions.iloc[i]) and exceptions.iloc[i] == rule
             value = table.columns[column][i].as_py() if column in table.columns else None
             msg = hints.get((rule, column), rule)
             if excepted:
@@ -123,8 +123,8 @@ def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Re
             report.add(path, int(table.lines[i]), column, value, rule, msg,
                        "warning" if excepted else "error", col)
     if exceptions is not None:
-        for i, rule in exceptions.items():
-            if isinstance(rule, str) and rule not in broken.get(i, set()):
+        for i, rule in exceptions.dropna().items():
+            if rule not in broken.get(i, set()):
                 report.add(path, int(table.lines[i]), EXCEPTION_COLUMN, rule, "rule-exception-unused",
                            f"this row does not break {rule!r}: clear rule_exception (an unused exception would hide a "
                            "later mistake)", "error", table.positions.get(EXCEPTION_COLUMN))
