@@ -9,7 +9,13 @@ def _validate(args) -> int:
     from .report import RENDERERS
     from .validation import validate_package
 
-    report = validate_package(args.path)
+    try:
+        report = validate_package(args.path)
+    except Exception as exc:  # a bug of ours must still give one clear line, never a traceback
+        from .report import Report
+        report = Report()
+        report.add("datapackage.json", None, None, None, "internal-error",
+                   f"the validator failed ({type(exc).__name__}: {exc}); please report this with the file that caused it")
     print(RENDERERS[args.format](report))
     return report.exit_code
 

@@ -50,8 +50,12 @@ def typed_series(field: Field, values: pa.Array, invalid: np.ndarray | None = No
     """One column, typed. `invalid` marks cells already reported as bad: read as missing."""
     if field.type in ("integer", "number"):
         nums = _cast_numbers(values, field, invalid)
-        dtype = "Int64" if field.type == "integer" else "Float64"
-        return pd.Series(pd.array(nums, dtype=dtype), name=field.name)
+        mask = pc.is_null(nums).to_numpy(zero_copy_only=False)
+        data = pc.fill_null(nums, 0).to_numpy(zero_copy_only=False)
+        # built from numpy buffers: pandas' own conversion from Arrow walks the values in Python
+        array = (pd.arrays.IntegerArray(data.astype(np.int64), mask) if field.type == "integer"
+                 else pd.arrays.FloatingArray(data.astype(np.float64), mask))
+        return pd.Series(array, name=field.name)
     if field.type == "date":
         from .schema_checks import TYPE_PATTERNS
         ok = pc.fill_null(pc.match_substring_regex(values, TYPE_PATTERNS["date"]), False)

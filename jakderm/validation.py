@@ -68,9 +68,11 @@ def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> Non
 def run_rules(package, frames: dict[str, pd.DataFrame], texts: dict[str, TextTable], report: Report) -> None:
     prepared = joins.prepare(frames, texts)
     for name, frame in prepared.items():
+        if name not in texts:
+            continue  # a missing file, reported already
         res = package.resources[name]
         schema = rules.pandera_schema(res)
-        if not schema.checks and not schema.unique:
+        if not schema.checks:
             continue
         failures = _failures(schema, frame)  # {(rule, column): set(row index)}
         _report_failures(texts[name], frame, failures, report)
@@ -91,9 +93,7 @@ def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
                                              cases["check_number"], cases["index"]):
         if index is None or pd.isna(index):
             continue
-        if "uniqueness" in check or "duplicate" in check:
-            key = (rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS[schema.name][0])
-        elif context == "DataFrameSchema" and number is not None and not pd.isna(number) \
+        if context == "DataFrameSchema" and number is not None and not pd.isna(number) \
                 and int(number) < len(table_rules):
             rule = table_rules[int(number)]
             key = (rule.name, rule.column)
@@ -105,9 +105,6 @@ def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
 
 def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Report) -> None:
     hints = {(r.name, r.column): r.hint for r in rules.rules_for(table.resource.name)}
-    hints[(rules.ESTIMAND_RULE, rules.ESTIMAND_KEYS.get(table.resource.name, [""])[0])] = (
-        "two rows give a figure for the same estimand ("
-        + ", ".join(rules.ESTIMAND_KEYS.get(table.resource.name, [])) + "): keep one")
     exceptions = frame[EXCEPTION_COLUMN] if EXCEPTION_COLUMN in frame else None
     broken: dict[int, set[str]] = {}
     path = table.resource.path

@@ -73,6 +73,7 @@ def test_rules_hold_on_empty_counts():
     frame["_design"] = ["randomized", None]
     frame["_source_linked"] = pd.array([None, None], dtype="boolean")
     frame["_percent_decimals"] = [float("nan")] * 2
+    frame["_estimand_repeat"] = [False, False]
     frame["timepoint_weeks"] = pd.array([12, 12], dtype="Int64")
     frame["percent"] = pd.array([10.0, 10.0], dtype="Float64")
     for r in rules.rules_for("outcomes"):
