@@ -114,6 +114,9 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
             return None
         raw_cols, lines = _slow_parse(body, len(header), shown, report)
     columns = {name: raw_cols[pos - 1] for name, pos in positions.items()}
+    if physical_rows == 0:
+        report.add(shown, None, None, None, "no-rows",
+                   "the file holds only its header: every table of the package has rows (a truncated file?)")
     return TextTable(resource, header, columns, lines, positions)
 
 

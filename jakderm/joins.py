@@ -55,18 +55,30 @@ def percent_decimals(text_column) -> pd.Series:
 
 def repeated_keys(columns: list) -> np.ndarray:
     """True on each row whose combination of values appeared on an earlier row (empty counts as
-    a value). Hashing in Arrow: a million rows in a fraction of a second."""
-    from .rules import ESTIMAND_SEPARATOR
-    filled = [pc.fill_null(_arrow(c), "") for c in columns]
-    key = filled[0] if len(filled) == 1 else pc.binary_join_element_wise(*filled, ESTIMAND_SEPARATOR)
-    if len(pc.unique(key)) == len(key):
-        return np.zeros(len(key), bool)
-    codes = pc.dictionary_encode(key)
-    codes = (codes.combine_chunks() if isinstance(codes, pa.ChunkedArray) else codes).indices.to_numpy(zero_copy_only=False)
-    first = np.full(codes.max() + 1, -1, np.int64)
-    rows = np.arange(len(codes))
-    first[codes[::-1]] = rows[::-1]
-    return first[codes] != rows
+    a value). Each column is hashed to integer codes and the codes combined in mixed radix, so
+    no million-row string is ever built."""
+    codes, radix = None, 1
+    for col in columns:
+        enc = pc.dictionary_encode(pc.fill_null(_arrow(col), ""))
+        enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+        c = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        size = len(enc.dictionary) + 1
+        if codes is None:
+            codes, radix = c, size
+        elif radix * size < 2 ** 62:
+            codes, radix = codes * size + c, radix * size
+        else:  # renumber densely before the code space overflows
+            codes, uniques = pd.factorize(codes)
+            codes, radix = codes.astype(np.int64) * size + c, (len(uniques) + 1) * size
+    if codes is None or len(codes) == 0:
+        return np.zeros(0 if codes is None else len(codes), bool)
+    dense, uniques = pd.factorize(codes)
+    if len(uniques) == len(codes):
+        return np.zeros(len(codes), bool)
+    first = np.full(len(uniques), -1, np.int64)
+    rows = np.arange(len(dense))
+    first[dense[::-1]] = rows[::-1]
+    return first[dense] != rows
 
 
 def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFrame]:
@@ -112,8 +124,10 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
             text = texts.get(name)
             arm_keys = text.columns["arm_id"] if text is not None and "arm_id" in text.columns else d.arm_id
             pos = _positions(arm_keys, a.arm_id)
-            d["_trial_id"] = _take(arm_info.trial_id, pos).values
-            d["_design"] = _take(arm_info._design.astype(object), pos).values
+            design = pd.Categorical(arm_info._design.astype(object))
+            d["_design"] = pd.Categorical.from_codes(
+                np.where(pos < 0, -1, design.codes[np.where(pos < 0, 0, pos)] if len(design) else -1),
+                categories=design.categories)
             d["_arm_n"] = _take(arm_info._arm_n, pos).values
             if name == "outcomes":
                 d["_period"] = _take(arm_info._period, pos).values
