@@ -38,6 +38,12 @@ def _build(args) -> int:
     return build_package(args.path, out=args.out)
 
 
+def _dictionary(args) -> int:
+    from .dictionary import write
+
+    return write(args.path, check=args.check)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jakderm", description="Tools for the jak-derm-data package.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
     b.add_argument("--out", default="dist", help="the folder to write into (default: dist)")
     b.set_defaults(run=_build)
+    g = sub.add_parser("dictionary", help="regenerate docs/data-dictionary.md from the schemas and vocabularies")
+    g.add_argument("path", nargs="?", default=".")
+    g.add_argument("--check", action="store_true", help="only say whether it is stale (exit 1 if so)")
+    g.set_defaults(run=_dictionary)
     args = parser.parse_args(argv)
     return args.run(args)
 

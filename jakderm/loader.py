@@ -6,8 +6,26 @@ from pathlib import Path
 import pandas as pd
 
 
+def installed_copy() -> Path:
+    """Where `pip install` put the data (share/jak-derm-data under the environment's prefix)."""
+    import sys
+    return Path(sys.prefix) / "share" / "jak-derm-data"
+
+
+def package_root(path: str | Path = ".") -> Path:
+    """`path` itself, or, when `path` is the default "." and holds no datapackage.json, the copy
+    of the data installed with the package."""
+    p = Path(path)
+    if str(path) == "." and not (p / "datapackage.json").exists() and (installed_copy() / "datapackage.json").exists():
+        return installed_copy()
+    return p
+
+
 def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
     """Every table of the package as a typed DataFrame, keyed by table name.
+
+    `path` is the package directory or its datapackage.json; with the default "." outside a
+    clone, the data installed with `pip install` are read.
 
     Types come from the Table Schemas: integers as nullable Int64, numbers as Float64, dates as
     dates, enum fields as categoricals with the enum's values as categories, other text as string.
@@ -19,7 +37,7 @@ def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
     from .typed import typed_frame
 
     report = Report()
-    package = load_package(Path(path), report)
+    package = load_package(package_root(path), report)
     tables = {}
     for name, res in package.resources.items():
         text = read_text_table(package.root, res, report)
@@ -40,7 +58,7 @@ def analysis_table(path: str | Path = ".", tables: dict[str, pd.DataFrame] | Non
     timepoint (and subgroup, population, imputation), keeping the source and locator of every
     number. `percent_derived` is computed here from responders/analysed and is never a reported
     value; `percent` is as printed."""
-    t = tables if tables is not None else load(path)
+    t = tables if tables is not None else load(package_root(path))
     arms = t["arms"].rename(columns={"source_id": "arm_source_id", "locator": "arm_locator", "note": "arm_note",
                                      "label": "arm_label", "role": "arm_role", "n_randomized": "arm_n_randomized",
                                      "n_enrolled": "arm_n_enrolled", "rule_exception": "arm_rule_exception"})

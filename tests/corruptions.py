@@ -98,6 +98,8 @@ CELLS = [
     ("sources", "example-2099-trial", "corrects_source_id", "nothing-1900", "foreign-key", None),
     ("sources", "example-2099-trial", "seed_reference", "47", "maximum", None),
     ("trial_sources", "example-trial", "role", "author", "enum", None),
+    ("drugs", "abrocitinib", "first_approval_source_id", "", "approval-year-sourced", None),
+    ("drugs", "abrocitinib", "first_approval_source_id", "ghost-2099", "foreign-key", None),
 ]
 
 

@@ -1,0 +1,65 @@
+"""Documentation that cannot rot: the data dictionary and the README's worked examples are
+regenerated or executed here and compared with what is committed.
+
+Refresh after a data change: `python -m jakderm dictionary` and `python tests/test_docs.py --update`.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+EXAMPLE = re.compile(r"<!-- example: (?P<lang>\w+) -->\n```(?:python|r)\n(?P<code>.*?)```\n(?P<between>.*?)```text\n"
+                     r"(?P<output>.*?)```", re.S)
+
+
+def run_example(lang: str, code: str) -> str:
+    if lang == "pandas":
+        cmd = [sys.executable, "-c", code]
+    else:
+        cmd = ["Rscript", "-e", code]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def examples() -> list[re.Match]:
+    return list(EXAMPLE.finditer(README.read_text(encoding="utf-8")))
+
+
+def test_data_dictionary_is_up_to_date():
+    from jakderm.dictionary import OUTPUT, render
+    assert (ROOT / OUTPUT).read_text(encoding="utf-8") == render(ROOT), \
+        "docs/data-dictionary.md is stale: run `python -m jakderm dictionary`"
+
+
+def test_readme_has_a_pandas_and_an_r_example():
+    assert {m["lang"] for m in examples()} == {"pandas", "r"}
+
+
+@pytest.mark.parametrize("lang", ["pandas", "r"])
+def test_readme_example_prints_what_the_readme_shows(lang):
+    if lang == "r" and not shutil.which("Rscript"):
+        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
+            pytest.fail("Rscript is required (JAKDERM_REQUIRE_R=1) but not installed")
+        pytest.skip("Rscript not installed")
+    match = next(m for m in examples() if m["lang"] == lang)
+    assert run_example(lang, match["code"]) == match["output"], \
+        "the README's output is stale: run `python tests/test_docs.py --update`"
+
+
+if __name__ == "__main__" and "--update" in sys.argv:
+    text = README.read_text(encoding="utf-8")
+    for m in reversed(examples()):
+        if m["lang"] == "r" and not shutil.which("Rscript"):
+            continue
+        start, end = m.span("output")
+        text = text[:start] + run_example(m["lang"], m["code"]) + text[end:]
+    README.write_text(text, encoding="utf-8")
+    print("README examples refreshed")
