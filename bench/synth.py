@@ -32,8 +32,11 @@ def _copy_metadata(dest: Path) -> None:
     shutil.copytree(ROOT / "schemas", dest / "schemas")
     for name in ("datapackage.json", "CITATION.cff"):
         shutil.copy2(ROOT / name, dest / name)
-    for table in ("endpoints", "ae_terms", "indications", "drugs"):
+    for table in ("endpoints", "ae_terms", "indications"):
         shutil.copy2(ROOT / "data" / f"{table}.csv", dest / "data" / f"{table}.csv")
+    drugs = pd.read_csv(ROOT / "data" / "drugs.csv", dtype=str, keep_default_na=False)
+    drugs[["first_approval_year", "first_approval_source_id", "first_approval_locator"]] = ""
+    drugs.to_csv(dest / "data" / "drugs.csv", index=False, lineterminator="\n")
 
 
 def _header(table: str) -> list[str]:
@@ -88,9 +91,17 @@ def build(dest: Path, n_outcomes: int, errors: bool) -> Path:
             out.loc[row, column] = value
         out.loc[DUPLICATE_AT, "outcome_id"] = out.loc[DUPLICATE_AT - 1, "outcome_id"]
     _write(dest, "outcomes", out)
-    _write(dest, "adverse_events", pd.DataFrame(columns=_header("adverse_events")))
-    _write(dest, "approvals", pd.DataFrame(columns=_header("approvals")))
-    _write(dest, "drug_targets", pd.DataFrame(columns=_header("drug_targets")))
+    n_ae = min(n_arms, 1000)
+    _write(dest, "adverse_events", pd.DataFrame({
+        "adverse_event_id": [f"{a}/any-ae/w16" for a in arm_ids[:n_ae]], "arm_id": arm_ids[:n_ae],
+        "ae_term_id": "any-ae", "period_weeks": "16", "participants_with_event": "100",
+        "participants_at_risk": "200", "percent": "50.0", "source_id": "synthetic-2099", "locator": "Table 3"}))
+    _write(dest, "approvals", pd.DataFrame({
+        "approval_id": ["fda-abrocitinib-atopic-dermatitis-2099"], "drug_id": "abrocitinib",
+        "indication_id": "atopic-dermatitis", "agency": "fda", "decision": "approval", "date": "2099-01-14",
+        "source_id": "synthetic-2099", "locator": "Letter"}))
+    _write(dest, "drug_targets", pd.DataFrame({"drug_id": ["abrocitinib"], "target": "JAK1",
+                                               "source_id": "synthetic-2099", "locator": "Text"}))
     return dest
 
 

@@ -32,17 +32,22 @@ def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.S
 
 
 def _linked(trial_ids, source_ids, trial_sources: pd.DataFrame | None, n: int) -> pd.Series:
-    """Whether each (trial, source) pair is in trial_sources; missing where either is unknown."""
+    """Whether each (trial, source) pair is in trial_sources; missing where either is unknown.
+    Pairs are compared as integer codes (positions in the link table's own id lists), so no
+    million-row string is built."""
     if trial_sources is None:
         return pd.Series(pd.array([pd.NA] * n, dtype="boolean"))
-    sep = "\x1f"
-    pairs = pc.binary_join_element_wise(_arrow(trial_sources.trial_id), _arrow(trial_sources.source_id), sep)
-    t, s = _arrow(trial_ids), _arrow(source_ids)
-    known = pc.and_(pc.invert(pc.is_null(t)), pc.invert(pc.equal(pc.fill_null(t, ""), "")))
-    known = pc.and_(known, pc.invert(pc.equal(pc.fill_null(s, ""), "")))
-    wanted = pc.binary_join_element_wise(pc.fill_null(t, ""), s, sep)
-    found = pc.is_in(wanted, value_set=pairs)
-    return pd.Series(pd.array(pc.if_else(known, found, pa.scalar(None, pa.bool_())), dtype="boolean"))
+    link_t, link_s = _arrow(trial_sources.trial_id), _arrow(trial_sources.source_id)
+    trials, sources = pc.unique(link_t), pc.unique(link_s)
+    width = len(sources) + 1
+    pairs = (pc.index_in(link_t, value_set=trials).to_numpy(zero_copy_only=False).astype(np.int64) * width
+             + pc.index_in(link_s, value_set=sources).to_numpy(zero_copy_only=False))
+    t, s = pc.fill_null(_arrow(trial_ids), ""), pc.fill_null(_arrow(source_ids), "")
+    known = pc.and_(pc.not_equal(t, ""), pc.not_equal(s, "")).to_numpy(zero_copy_only=False)
+    t_code = pc.fill_null(pc.index_in(t, value_set=trials), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    s_code = pc.fill_null(pc.index_in(s, value_set=sources), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    found = (t_code >= 0) & (s_code >= 0) & np.isin(t_code * width + s_code, pairs)
+    return pd.Series(pd.arrays.BooleanArray(found, ~known))
 
 
 def percent_decimals(text_column) -> pd.Series:
@@ -59,6 +64,8 @@ def repeated_keys(columns: list) -> np.ndarray:
     no million-row string is ever built."""
     codes, radix = None, 1
     for col in columns:
+        if codes is not None and not pc.any(pc.not_equal(pc.fill_null(_arrow(col), ""), "")).as_py():
+            continue  # an all-empty column (no subgroup anywhere) tells no row apart
         enc = pc.dictionary_encode(pc.fill_null(_arrow(col), ""))
         enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
         c = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)

@@ -72,6 +72,20 @@ def _match(values: pa.Array, pattern: str) -> np.ndarray:
     return per_value[encoded.indices.to_numpy(zero_copy_only=False)] if len(values) else per_value[:0]
 
 
+def _numbers(values: pa.Array, type_: str, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(float values with NaN where empty or malformed, well-formed mask), with one cast for a
+    clean column and a regex only for a column holding a bad cell."""
+    target = pa.int64() if type_ == "integer" else pa.float64()
+    try:
+        cast = pc.cast(pc.if_else(pa.array(present), values, pa.scalar(None, pa.string())), target)
+        nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
+        finite = np.isfinite(nums) | ~present
+        return np.where(finite, nums, np.nan), finite
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        nums, ok = parse_numbers(values, type_)
+        return nums, ok | ~present
+
+
 def _well_typed(values: pa.Array, type_: str, present: np.ndarray) -> np.ndarray:
     """Cells in the lexical form of their type. Clean columns take one cast; only a column
     with a bad cell pays for the regex that says which."""
@@ -106,23 +120,26 @@ def check_fields(table: TextTable, report: Report) -> None:
         c = fld.constraints
         if c.get("required"):
             sink.flag(empty, fld.name, "required", f"{fld.name} is required and may not be empty")
-        if fld.type in TYPE_PATTERNS:
+        if fld.type in ("integer", "number"):
+            nums, ok = _numbers(values, fld.type, present)
+            bad = present & ~ok
+            sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
+            with np.errstate(invalid="ignore"):
+                if "minimum" in c:
+                    sink.flag(nums < c["minimum"], fld.name, "minimum",
+                              f"{fld.name} must be at least {c['minimum']}", values)
+                if "maximum" in c:
+                    sink.flag(nums > c["maximum"], fld.name, "maximum",
+                              f"{fld.name} must be at most {c['maximum']}", values)
+        elif fld.type in TYPE_PATTERNS:
             ok = _well_typed(values, fld.type, present)
             if fld.type == "date":
                 ok &= _valid_dates(values, ok)
             bad = present & ~ok
             sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
-            if fld.type in ("integer", "number") and ("minimum" in c or "maximum" in c):
-                nums, _ = parse_numbers(values, fld.type)
-                with np.errstate(invalid="ignore"):
-                    if "minimum" in c:
-                        sink.flag(nums < c["minimum"], fld.name, "minimum",
-                                  f"{fld.name} must be at least {c['minimum']}", values)
-                    if "maximum" in c:
-                        sink.flag(nums > c["maximum"], fld.name, "maximum",
-                                  f"{fld.name} must be at most {c['maximum']}", values)
-        else:
-            # Text that a spreadsheet would run as a formula when the CSV is opened.
+        elif "enum" not in c and "pattern" not in c:
+            # Free text that a spreadsheet would run as a formula when the CSV is opened
+            # (an enum or a pattern already keeps such text out of the other columns).
             first = pc.utf8_slice_codeunits(values, 0, 1)
             risky = _np(pc.is_in(first, value_set=pa.array(["=", "+", "-", "@"])))
             sink.flag(risky, fld.name, "formula-injection",

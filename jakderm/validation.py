@@ -1,48 +1,56 @@
 """One validation run: descriptor, files, Table Schema layer, rule layer, attribution, summary.
-It only reads."""
+It only reads.
+
+The files are read and checked against their Table Schemas (pyarrow, which releases the GIL) in a
+worker thread while the main thread imports pandas, Pandera and frictionless and checks the
+descriptor: on two cores the imports cost no wall time.
+"""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
-
-from . import attribution, joins, rules, schema_checks
+from . import schema_checks
 from .csvfile import TextTable, read_text_table
 from .descriptor import DescriptorError, load_package
 from .report import Report
-from .typed import typed_frame
 
 EXCEPTION_COLUMN = "rule_exception"
 
 
-def read_tables(root: Path, report: Report):
-    package = load_package(root, report)
+def schema_layer(package, report: Report) -> dict[str, TextTable]:
+    """Read every resource and check it against its Table Schema."""
     texts: dict[str, TextTable] = {}
     for name, res in package.resources.items():
         table = read_text_table(package.root, res, report)
         if table is not None:
             texts[name] = table
-    return package, texts
+    for table in texts.values():
+        schema_checks.check_fields(table, report)
+        schema_checks.check_primary_key(table, report)
+        schema_checks.check_foreign_keys(table, texts, report)
+        schema_checks.check_row_order(table, report)
+    return texts
 
 
 def validate_package(root: str | Path = ".") -> Report:
     report = Report()
     root = Path(root)
     try:
-        package, texts = read_tables(root, report)
+        package = load_package(root, report)
     except DescriptorError as exc:
         report.fatal = True
         report.add("datapackage.json", None, None, None, "descriptor", str(exc))
         return report
-    _check_descriptor_with_frictionless(package.descriptor, report)
-    attribution.check_package_metadata(package.descriptor, report)
-    attribution.check_citation(package.root, package.descriptor, report)
-
-    for table in texts.values():
-        schema_checks.check_fields(table, report)
-        schema_checks.check_primary_key(table, report)
-        schema_checks.check_foreign_keys(table, texts, report)
-        schema_checks.check_row_order(table, report)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        texts_future = pool.submit(schema_layer, package, report)
+        _check_descriptor_with_frictionless(package.descriptor, report)
+        from . import attribution
+        attribution.check_package_metadata(package.descriptor, report)
+        attribution.check_citation(package.root, package.descriptor, report)
+        from .typed import typed_frame  # pandas
+        from . import rules  # noqa: F401  Pandera, imported while the files are read
+        texts = texts_future.result()
 
     frames = {name: typed_frame(t) for name, t in texts.items()}
     run_rules(package, frames, texts, report)
@@ -65,7 +73,8 @@ def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> Non
         report.add("datapackage.json", None, None, None, "descriptor", f"not a valid Data Package: {err.message}")
 
 
-def run_rules(package, frames: dict[str, pd.DataFrame], texts: dict[str, TextTable], report: Report) -> None:
+def run_rules(package, frames: dict, texts: dict[str, TextTable], report: Report) -> None:
+    from . import joins, rules
     prepared = joins.prepare(frames, texts)
     for name, frame in prepared.items():
         if name not in texts:
@@ -78,9 +87,12 @@ def run_rules(package, frames: dict[str, pd.DataFrame], texts: dict[str, TextTab
         _report_failures(texts[name], frame, failures, report)
 
 
-def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
+def _failures(schema, frame) -> dict[tuple[str, str], set[int]]:
     """Rows each rule fails on, from Pandera's failure cases: {(rule, column): {row index}}."""
+    import pandas as pd
     import pandera.errors
+
+    from . import rules
 
     try:
         schema.validate(frame, lazy=True)
@@ -103,7 +115,10 @@ def _failures(schema, frame: pd.DataFrame) -> dict[tuple[str, str], set[int]]:
     return out
 
 
-def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Report) -> None:
+def _report_failures(table: TextTable, frame, failures, report: Report) -> None:
+    import pandas as pd
+
+    from . import rules
     hints = {(r.name, r.column): r.hint for r in rules.rules_for(table.resource.name)}
     exceptions = frame[EXCEPTION_COLUMN] if EXCEPTION_COLUMN in frame else None
     broken: dict[int, set[str]] = {}
@@ -127,7 +142,7 @@ def _report_failures(table: TextTable, frame: pd.DataFrame, failures, report: Re
                            "later mistake)", "error", table.positions.get(EXCEPTION_COLUMN))
 
 
-def summarize(frames: dict[str, pd.DataFrame], texts: dict[str, TextTable]) -> dict:
+def summarize(frames: dict, texts: dict[str, TextTable]) -> dict:
     summary: dict = {"rows": {name: t.n_rows for name, t in texts.items()}}
     trials, arms = frames.get("trials"), frames.get("arms")
     if trials is not None and arms is not None:
