@@ -1,4 +1,15 @@
-"""jak-derm-data: JAK inhibitors in dermatology as a validated Frictionless Data Package."""
+"""jak-derm-data: JAK inhibitors in dermatology as a validated Frictionless Data Package.
+
+`jakderm.load()` and `jakderm.analysis_table()` import pandas when first called, so that the
+validator can read files while pandas imports (see validation.py).
+"""
 __version__ = "0.1.0"
 
-from .loader import analysis_table, load  # noqa: E402,F401
+__all__ = ["load", "analysis_table", "__version__"]
+
+
+def __getattr__(name):
+    if name in ("load", "analysis_table"):
+        from . import loader
+        return getattr(loader, name)
+    raise AttributeError(f"module 'jakderm' has no attribute {name!r}")

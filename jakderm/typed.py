@@ -78,14 +78,16 @@ def typed_series(field: Field, values: pa.Array, invalid: np.ndarray | None = No
     return pd.Series(pd.array(values, dtype=pd.StringDtype()), name=field.name)
 
 
-def typed_frame(table) -> pd.DataFrame:
+def typed_frame(table, use_bad: bool = True) -> pd.DataFrame:
     """A TextTable as a typed DataFrame, columns in schema order (absent columns all missing).
-    Cells the schema layer reported (table.bad) are read as missing."""
+    Cells the schema layer reported (table.bad) are read as missing, unless use_bad is False
+    (while the schema layer may still be running)."""
     cols = {}
     n = table.n_rows
     for fld in table.resource.fields:
         values = table.columns.get(fld.name)
         if values is None:
             values = pa.array([""] * n, pa.string())
-        cols[fld.name] = typed_series(fld, values, table.bad.get(fld.name)).reset_index(drop=True)
+        invalid = table.bad.get(fld.name) if use_bad else None
+        cols[fld.name] = typed_series(fld, values, invalid).reset_index(drop=True)
     return pd.DataFrame(cols, index=pd.RangeIndex(n))

@@ -18,22 +18,32 @@ from .report import Report
 EXCEPTION_COLUMN = "rule_exception"
 
 
-def schema_layer(package, report: Report) -> dict[str, TextTable]:
-    """Read every resource and check it against its Table Schema."""
+def read_all(package, report: Report) -> dict[str, TextTable]:
     texts: dict[str, TextTable] = {}
     for name, res in package.resources.items():
         table = read_text_table(package.root, res, report)
         if table is not None:
             texts[name] = table
+    return texts
+
+
+def check_all(texts: dict[str, TextTable], report: Report) -> None:
+    """Every table against its Table Schema."""
     for table in texts.values():
         schema_checks.check_fields(table, report)
         schema_checks.check_primary_key(table, report)
         schema_checks.check_foreign_keys(table, texts, report)
         schema_checks.check_row_order(table, report)
-    return texts
 
 
 def validate_package(root: str | Path = ".") -> Report:
+    """Two threads share the work; pyarrow releases the GIL, so on two cores they overlap:
+
+    worker: read the files ──────────────► check them against the Table Schemas ─────►
+    main:   import pandas, Pandera, frictionless; check the descriptor ► type the tables ► join ─►
+    then the rules. A clean package is typed once; one with a bad cell is typed again with the
+    reported cells read as missing, so a bad cell gives one error, not a cascade.
+    """
     report = Report()
     root = Path(root)
     try:
@@ -43,17 +53,22 @@ def validate_package(root: str | Path = ".") -> Report:
         report.add("datapackage.json", None, None, None, "descriptor", str(exc))
         return report
     with ThreadPoolExecutor(max_workers=1) as pool:
-        texts_future = pool.submit(schema_layer, package, report)
+        read = pool.submit(read_all, package, report)
         _check_descriptor_with_frictionless(package.descriptor, report)
         from . import attribution
         attribution.check_package_metadata(package.descriptor, report)
         attribution.check_citation(package.root, package.descriptor, report)
-        from .typed import typed_frame  # pandas
-        from . import rules  # noqa: F401  Pandera, imported while the files are read
-        texts = texts_future.result()
-
-    frames = {name: typed_frame(t) for name, t in texts.items()}
-    run_rules(package, frames, texts, report)
+        from . import joins, rules  # noqa: F401  pandas and Pandera, imported while the files are read
+        from .typed import typed_frame
+        texts = read.result()
+        checked = pool.submit(check_all, texts, report)
+        frames = {name: typed_frame(t, use_bad=False) for name, t in texts.items()}
+        prepared = joins.prepare(frames, texts)
+        checked.result()
+    if any(t.bad for t in texts.values()):
+        frames = {name: typed_frame(t) for name, t in texts.items()}
+        prepared = joins.prepare(frames, texts)
+    run_rules(package, prepared, texts, report)
     report.summary = summarize(frames, texts)
     return report
 
@@ -73,9 +88,9 @@ def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> Non
         report.add("datapackage.json", None, None, None, "descriptor", f"not a valid Data Package: {err.message}")
 
 
-def run_rules(package, frames: dict, texts: dict[str, TextTable], report: Report) -> None:
-    from . import joins, rules
-    prepared = joins.prepare(frames, texts)
+def run_rules(package, prepared: dict, texts: dict[str, TextTable], report: Report) -> None:
+    """The rules of rules.py on the frames joins.prepare() made."""
+    from . import rules
     for name, frame in prepared.items():
         if name not in texts:
             continue  # a missing file, reported already
