@@ -79,6 +79,8 @@ def repeated_keys(columns: list) -> np.ndarray:
             codes, radix = codes.astype(np.int64) * size + c, (len(uniques) + 1) * size
     if codes is None or len(codes) == 0:
         return np.zeros(0 if codes is None else len(codes), bool)
+    if radix <= 8 * len(codes) and np.bincount(codes, minlength=radix).max() <= 1:
+        return np.zeros(len(codes), bool)  # a small code space counted directly: no repeat
     dense, uniques = pd.factorize(codes)
     if len(uniques) == len(codes):
         return np.zeros(len(codes), bool)

@@ -41,8 +41,8 @@ def validate_package(root: str | Path = ".") -> Report:
 
     worker: read the files ──────────────► check them against the Table Schemas ─────►
     main:   import pandas, Pandera, frictionless; check the descriptor ► type the tables ► join ─►
-    then the rules. A clean package is typed once; one with a bad cell is typed again with the
-    reported cells read as missing, so a bad cell gives one error, not a cascade.
+    then the rules. Cells the schema layer reported are then read as missing (and the joins
+    redone if they sit in a table others join to), so a bad cell gives one error, not a cascade.
     """
     report = Report()
     root = Path(root)
@@ -65,12 +65,22 @@ def validate_package(root: str | Path = ".") -> Report:
         frames = {name: typed_frame(t, use_bad=False) for name, t in texts.items()}
         prepared = joins.prepare(frames, texts)
         checked.result()
-    if any(t.bad for t in texts.values()):
-        frames = {name: typed_frame(t) for name, t in texts.items()}
-        prepared = joins.prepare(frames, texts)
+    bad = {name for name, t in texts.items() if t.bad}
+    if bad:
+        for name in bad:
+            for frame in (frames[name], prepared[name]):
+                _read_as_missing(frame, texts[name].bad)
+        if bad & {"trials", "arms", "trial_sources"}:  # values other tables' rules read
+            prepared = joins.prepare(frames, texts)
     run_rules(package, prepared, texts, report)
     report.summary = summarize(frames, texts)
     return report
+
+
+def _read_as_missing(frame, masks: dict) -> None:
+    for column, mask in masks.items():
+        if column in frame and mask.any():
+            frame.loc[mask, column] = None
 
 
 def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> None:
