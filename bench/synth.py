@@ -60,7 +60,8 @@ def build(dest: Path, n_outcomes: int, errors: bool) -> Path:
                                           "url": ["https://example.org/bench"]}))
     _write(dest, "trials", pd.DataFrame({"trial_id": tids, "design": "randomized", "phase": "3",
                                          "indication_id": "atopic-dermatitis", "n_randomized": "400",
-                                         "randomized_period_weeks": "52", "primary_timepoint_weeks": "16"}))
+                                         "randomized_period_weeks": "52", "primary_timepoint_weeks": "16",
+                                         "source_id": "synthetic-2099", "locator": "Abstract"}))
     _write(dest, "trial_sources", pd.DataFrame({"trial_id": tids, "source_id": "synthetic-2099", "role": "primary"}))
     arm_ids = np.concatenate([[f"{t}/abrocitinib-100mg", f"{t}/placebo"] for t in tids])
     arms = pd.DataFrame({"arm_id": arm_ids, "trial_id": np.repeat(tids, 2),

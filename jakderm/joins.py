@@ -112,6 +112,7 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
             t[c] = t[c].astype("boolean").fillna(False)
         for c in ("_arms_n_randomized", "_arms_n_enrolled"):
             t[c] = t[c].astype("Int64")
+        t["_source_linked"] = _linked(t.trial_id, t.source_id, trial_sources, len(t)).values
         out["trials"] = t
     if arms is not None:
         a = arms.copy()

@@ -66,6 +66,14 @@ RULES: list[Rule] = [
     Rule("design-fields", "trials", "phase",
          "case series and case reports have no phase: leave it empty",
          lambda d: _b(~d.design.isin(["case-series", "case-report"]) | d.phase.isna())),
+    Rule("trial-figures-sourced", "trials", "source_id",
+         "a trial with figures (n_randomized, n_enrolled, periods, timepoint) names the source they were read from "
+         "and a locator",
+         lambda d: _b(~(_present(d.n_randomized) | _present(d.n_enrolled) | _present(d.randomized_period_weeks)
+                        | _present(d.primary_timepoint_weeks)) | (_present(d.source_id) & _present(d.locator)))),
+    Rule("source-linked-to-trial", "trials", "source_id",
+         "the trial's source must be linked to it in trial_sources.csv",
+         lambda d: _b(d._source_linked)),
     Rule("arms-sum-to-trial", "trials", "n_randomized",
          "the arms' n_randomized must add up to the trial's n_randomized (see arms.csv)",
          lambda d: _b(d._arms_complete.eq(False) | (d.design != RANDOMIZED) | d.n_randomized.isna()

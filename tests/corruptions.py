@@ -85,6 +85,8 @@ CELLS = [
     ("trials", "example-trial", "randomized_period_weeks", "", "design-fields", None),
     ("trials", "example-trial", "n_randomized", "301", "arms-sum-to-trial", None),
     ("trials", "example-trial", "n_randomized", "three hundred", "type", None),
+    ("trials", "example-trial", "locator", "", "trial-figures-sourced", "source_id"),
+    ("trials", "example-trial", "source_id", "ghost-2099", "foreign-key", None),
     ("sources", "example-2099-trial", "doi", "doi:10.1000/xyz", "pattern", None),
     ("sources", "example-2099-trial", "doi", "https://doi.org/10.1000/xyz", "pattern", None),
     ("sources", "example-2099-trial", "pmid", "PMID 123", "pattern", None),
@@ -157,6 +159,13 @@ def unlinked_source(pkg):
 def outcome_without_result(pkg):
     pkg.set("outcomes", PBO_EASI, "responders", "")
     return Expect(OUT, pkg.set("outcomes", PBO_EASI, "percent", ""), "responders", "outcome-has-result")
+
+
+def trial_source_unlinked(pkg):
+    pkg.add_rows("sources", [{"source_id": "other-2099-paper", "source_type": "article", "citation": "Other B. Paper.",
+                              "url": "https://example.org/other"}])
+    return Expect("data/trials.csv", pkg.set("trials", "example-trial", "source_id", "other-2099-paper"), "source_id",
+                  "source-linked-to-trial")
 
 
 def ae_without_result(pkg):
@@ -350,6 +359,7 @@ STRUCTURAL = {
     duplicate_primary_key: "primary-key", two_rows_one_estimand: "one-figure-per-estimand",
     two_ae_rows_one_estimand: "one-figure-per-estimand", dangling_trial_source: "foreign-key",
     unlinked_source: "source-linked-to-trial", arm_source_unlinked: "source-linked-to-trial",
+    trial_source_unlinked: "source-linked-to-trial",
     outcome_without_result: "outcome-has-result", ae_without_result: "ae-has-result",
     renamed_column: "column-unknown", dropped_column: "column-missing", duplicated_column: "column-duplicate",
     reordered_columns: "column-order", missing_resource_file: "file-missing", missing_schema: "schema-missing",

@@ -20,7 +20,7 @@ EXAMPLE = {
                  "year": "2099", "url": "https://example.org/trial"}],
     "trials": [{"trial_id": "example-trial", "acronym": "EXAMPLE", "design": "randomized", "phase": "3",
                 "indication_id": "atopic-dermatitis", "n_randomized": "300", "randomized_period_weeks": "16",
-                "primary_timepoint_weeks": "16"}],
+                "primary_timepoint_weeks": "16", "source_id": "example-2099-trial", "locator": "Abstract"}],
     "trial_sources": [{"trial_id": "example-trial", "source_id": "example-2099-trial", "role": "primary"}],
     "arms": [
         {"arm_id": "example-trial/abrocitinib-100mg", "trial_id": "example-trial", "role": "experimental",

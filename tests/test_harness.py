@@ -90,7 +90,8 @@ def _add_non_randomized_study(pkg):
     pkg.add_rows("sources", [{"source_id": "example-2099-case", "source_type": "article",
                               "citation": "Example C. A case. Test J Case Rep. 2099;2:1.", "pmid": "99999999"}])
     pkg.add_rows("trials", [{"trial_id": "example-2099-case", "design": "case-report",
-                             "indication_id": "atopic-dermatitis", "n_enrolled": "1"}])
+                             "indication_id": "atopic-dermatitis", "n_enrolled": "1",
+                             "source_id": "example-2099-case", "locator": "Case"}])
     pkg.add_rows("trial_sources", [{"trial_id": "example-2099-case", "source_id": "example-2099-case",
                                     "role": "primary"}])
     pkg.add_rows("arms", [{"arm_id": "example-2099-case/abrocitinib", "trial_id": "example-2099-case",
