@@ -162,7 +162,6 @@ ESTIMAND_KEYS = {
     "outcomes": ["arm_id", "endpoint_id", "timepoint_weeks", "timepoint_text", "subgroup", "population", "imputation"],
     "adverse_events": ["arm_id", "ae_term_id", "period_weeks", "period_text", "subgroup"],
 }
-ESTIMAND_SEPARATOR = "\x1f"
 
 
 def rules_for(table: str) -> list[Rule]:

@@ -26,7 +26,6 @@ TYPE_HINTS = {
     "date": "a date as YYYY-MM-DD",
     "boolean": "true or false",
 }
-FORMULA_START = r"^[=+\-@]"
 MAX_PER_RULE = 200  # findings per file, column and rule; the rest are counted in one line
 
 
@@ -87,17 +86,7 @@ def _numbers(values: pa.Array, type_: str, present: np.ndarray) -> tuple[np.ndar
 
 
 def _well_typed(values: pa.Array, type_: str, present: np.ndarray) -> np.ndarray:
-    """Cells in the lexical form of their type. Clean columns take one cast; only a column
-    with a bad cell pays for the regex that says which."""
-    if type_ in ("integer", "number"):
-        try:
-            nums = pc.cast(pc.if_else(pa.array(present), values, pa.scalar(None, pa.string())),
-                           pa.int64() if type_ == "integer" else pa.float64())
-            finite = type_ == "integer" or bool(np.isfinite(nums.to_numpy(zero_copy_only=False)[present]).all())
-            if finite:
-                return np.ones(len(values), bool)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
+    """Cells in the lexical form of their (non-numeric) type."""
     return _match(values, TYPE_PATTERNS[type_])
 
 
