@@ -168,6 +168,16 @@ def rules_for(table: str) -> list[Rule]:
     return [r for r in RULES if r.table == table]
 
 
+def _applicable(rule: Rule):
+    """A rule whose columns a package's schema lacks (an older or trimmed schema) does not apply."""
+    def holds(frame: pd.DataFrame) -> pd.Series:
+        try:
+            return rule.holds(frame)
+        except (AttributeError, KeyError):
+            return pd.Series(True, index=frame.index)
+    return holds
+
+
 def pandera_schema(resource: Resource) -> pa.DataFrameSchema:
     """The Pandera model of a table: columns and dtypes from its Table Schema, checks from RULES.
 
@@ -175,5 +185,5 @@ def pandera_schema(resource: Resource) -> pa.DataFrameSchema:
     reported once) by the schema layer.
     """
     columns = {f.name: pa.Column(pandas_dtype(f), nullable=True, coerce=False) for f in resource.fields}
-    checks = [pa.Check(r.holds, name=f"{r.name}:{r.column}", error=r.hint) for r in rules_for(resource.name)]
+    checks = [pa.Check(_applicable(r), name=f"{r.name}:{r.column}", error=r.hint) for r in rules_for(resource.name)]
     return pa.DataFrameSchema(columns, checks=checks, strict=False, name=resource.name)

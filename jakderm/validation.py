@@ -63,18 +63,30 @@ def validate_package(root: str | Path = ".") -> Report:
         texts = read.result()
         checked = pool.submit(check_all, texts, report)
         frames = {name: typed_frame(t, use_bad=False) for name, t in texts.items()}
-        prepared = joins.prepare(frames, texts)
+        prepared = _prepare(joins, frames, texts, report)
         checked.result()
     bad = {name for name, t in texts.items() if t.bad}
     if bad:
         for name in bad:
             for frame in (frames[name], prepared[name]):
                 _read_as_missing(frame, texts[name].bad)
-        if bad & {"trials", "arms", "trial_sources"}:  # values other tables' rules read
-            prepared = joins.prepare(frames, texts)
-    run_rules(package, prepared, texts, report)
+        if prepared and bad & {"trials", "arms", "trial_sources"}:  # values other tables' rules read
+            prepared = _prepare(joins, frames, texts, report)
+    if prepared:
+        run_rules(package, prepared, texts, report)
     report.summary = summarize(frames, texts)
     return report
+
+
+def _prepare(joins, frames, texts, report: Report) -> dict | None:
+    try:
+        return joins.prepare(frames, texts)
+    except (AttributeError, KeyError) as exc:  # a schema without a field the joins read
+        field = str(exc).split("'")[-2] if "'" in str(exc) else str(exc)
+        report.add("datapackage.json", None, None, field, "schema-incomplete",
+                   f"a table's schema lacks the field {field!r} that the cross-table rules read, so those rules "
+                   "were not checked; use the project's schemas/")
+        return None
 
 
 def _read_as_missing(frame, masks: dict) -> None:

@@ -214,6 +214,14 @@ def missing_schema(pkg):
     return Expect("schemas/ae_terms.json", None, None, "schema-missing")
 
 
+def schema_without_a_field_the_rules_read(pkg):
+    path = pkg.root / "schemas" / "arms.json"
+    schema = json.loads(path.read_text())
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != "n_enrolled"]
+    path.write_text(json.dumps(schema))
+    return Expect("datapackage.json", None, None, "schema-incomplete")
+
+
 def too_many_cells(pkg):
     lines = _lines(pkg, "outcomes")
     target = pkg.line_of("outcomes", PBO_EASI)
@@ -363,6 +371,7 @@ STRUCTURAL = {
     outcome_without_result: "outcome-has-result", ae_without_result: "ae-has-result",
     renamed_column: "column-unknown", dropped_column: "column-missing", duplicated_column: "column-duplicate",
     reordered_columns: "column-order", missing_resource_file: "file-missing", missing_schema: "schema-missing",
+    schema_without_a_field_the_rules_read: "schema-incomplete",
     too_many_cells: "row-cells", too_few_cells: "row-cells", out_of_order: "row-order", byte_order_mark: "bom",
     crlf: "line-ends", not_utf8: "encoding", unterminated_quote: "line-break-in-cell",
     unterminated_quote_mid_file: "line-break-in-cell", unneeded_quotes: "quoting", no_final_newline: "final-newline",
