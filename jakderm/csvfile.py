@@ -97,11 +97,23 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     # is a quote left open, which the slow reader follows across lines to say where).
     quoted_lines = _quoted_lines(data, header_end + 1) if has_quotes else []
     suspicious = b"\n\n" in data or any(line.count(b'"') % 2 for _, line in quoted_lines)
-    table = None if suspicious else _fast_parse(path, len(header), physical_rows)
+    if not suspicious:
+        del data  # the fast reader reads the file itself: don't hold a second copy meanwhile
+        table = _fast_parse(path, len(header), physical_rows)
+        if table is None:
+            data = _normalised_bytes(path)
+    else:
+        table = None
     if table is not None:
         lines = np.arange(2, 2 + table.num_rows, dtype=np.int64)
-        raw_cols = [table.column(i).combine_chunks() if table.num_rows else pa.array([], pa.string())
-                    for i in range(len(header))]
+        # One contiguous array per column, letting each column's chunks go as soon as it is
+        # combined: the peak stays near one copy of the file, not two.
+        chunked = [table.column(i) for i in range(len(header))]
+        del table
+        raw_cols = []
+        for i in range(len(header)):
+            raw_cols.append(chunked[i].combine_chunks() if len(chunked[i]) else pa.array([], pa.string()))
+            chunked[i] = None
         for line_no, line in quoted_lines:
             _check_line_quoting(line.decode("utf-8"), line_no, shown, report)
     else:
@@ -118,6 +130,15 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         report.add(shown, None, None, None, "no-rows",
                    "the file holds only its header: every table of the package has rows (a truncated file?)")
     return TextTable(resource, header, columns, lines, positions)
+
+
+def _normalised_bytes(path: Path) -> bytes:
+    """The file again, as the slow reader wants it (no BOM, LF line ends, a final newline)."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data if data.endswith(b"\n") else data + b"\n"
 
 
 def _quoted_lines(data: bytes, start: int) -> list[tuple[int, bytes]]:

@@ -130,7 +130,7 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
             df = frames.get(name)
             if df is None:
                 continue
-            d = df.copy()
+            d = df.copy(deep=False)  # new columns only: the typed frame is shared, not copied
             text = texts.get(name)
             arm_keys = text.columns["arm_id"] if text is not None and "arm_id" in text.columns else d.arm_id
             pos = _positions(arm_keys, a.arm_id)

@@ -74,7 +74,9 @@ def typed_series(field: Field, values: pa.Array, invalid: np.ndarray | None = No
                            for v in encoded.dictionary.to_pylist()] or [-1], dtype=np.int64)
         codes = lookup[encoded.indices.to_numpy(zero_copy_only=False)] if len(values) else np.zeros(0, np.int64)
         return pd.Series(pd.Categorical.from_codes(codes, categories=categories), name=field.name)
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    empty = pc.equal(values, "")
+    if pc.any(empty).as_py():  # only then a copy with nulls; an id column is wrapped as it is
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     return pd.Series(pd.array(values, dtype=pd.StringDtype()), name=field.name)
 
 
