@@ -110,5 +110,46 @@ def load_package(root: Path, report: Report | None = None) -> Package:
             ref = fk["reference"]
             ref_fields = ref["fields"] if isinstance(ref["fields"], list) else [ref["fields"]]
             fks.append({"fields": fields_, "resource": ref.get("resource") or name, "ref_fields": ref_fields})
-        resources[name] = Resource(name, res["path"], schema_path, fields, pk, fks, res)
+        if _schema_is_sound(name, schema_path, fields, pk, fks, report):
+            resources[name] = Resource(name, res["path"], schema_path, fields, pk, fks, res)
+    named = {r.get("name") for r in raw if isinstance(r, dict)}
+    for name, res in resources.items():
+        for fk in res.foreign_keys:
+            target = resources.get(fk["resource"])
+            if target is None and fk["resource"] in named:
+                continue  # that resource's own schema is reported already
+            if target is None or any(f not in target.field_names for f in fk["ref_fields"]):
+                report.add(res.schema_path, None, fk["fields"][0], fk["resource"], "schema-invalid",
+                           f"foreign key ({', '.join(fk['fields'])}) points to {fk['resource']}."
+                           f"{'/'.join(fk['ref_fields'])}, which the package does not have")
     return Package(root, descriptor, resources)
+
+
+# The Table Schema types this package uses and its checks understand.
+KNOWN_TYPES = {"string", "integer", "number", "date", "boolean"}
+
+
+def _schema_is_sound(name, schema_path, fields, pk, fks, report: Report) -> bool:
+    """A schema the checks can trust; each flaw is a finding of the schema file (the table is
+    then not checked, rather than checked against a schema that means something else)."""
+    names = [f.name for f in fields]
+    problems = []
+    if not fields or any(not isinstance(n, str) or not n for n in names):
+        problems.append((None, "every field needs a name"))
+    for f in fields:
+        if f.type not in KNOWN_TYPES:
+            problems.append((f.name, f"field {f.name!r} has type {f.type!r}; the package uses "
+                                     f"{', '.join(sorted(KNOWN_TYPES))}"))
+    if len(set(names)) != len(names):
+        problems.append((None, "two fields share a name"))
+    for k in pk:
+        if k not in names:
+            problems.append((k, f"primaryKey names {k!r}, which is not a field"))
+    for fk in fks:
+        for k in fk["fields"]:
+            if k not in names:
+                problems.append((k, f"a foreign key names {k!r}, which is not a field"))
+    for column, message in problems:
+        report.add(schema_path, None, column, None, "schema-invalid",
+                   f"{message} (resource {name!r}; the table is not checked until the schema is mended)")
+    return not problems

@@ -222,6 +222,22 @@ def schema_without_a_field_the_rules_read(pkg):
     return Expect("datapackage.json", None, None, "schema-incomplete")
 
 
+def schema_with_unknown_type(pkg):
+    path = pkg.root / "schemas" / "outcomes.json"
+    schema = json.loads(path.read_text())
+    schema["fields"][3]["type"] = "yearmonth"
+    path.write_text(json.dumps(schema))
+    return Expect("schemas/outcomes.json", None, schema["fields"][3]["name"], "schema-invalid")
+
+
+def foreign_key_to_nowhere(pkg):
+    path = pkg.root / "schemas" / "arms.json"
+    schema = json.loads(path.read_text())
+    schema["foreignKeys"][0]["reference"]["resource"] = "nope"
+    path.write_text(json.dumps(schema))
+    return Expect("schemas/arms.json", None, schema["foreignKeys"][0]["fields"][0], "schema-invalid")
+
+
 def too_many_cells(pkg):
     lines = _lines(pkg, "outcomes")
     target = pkg.line_of("outcomes", PBO_EASI)
@@ -371,7 +387,8 @@ STRUCTURAL = {
     outcome_without_result: "outcome-has-result", ae_without_result: "ae-has-result",
     renamed_column: "column-unknown", dropped_column: "column-missing", duplicated_column: "column-duplicate",
     reordered_columns: "column-order", missing_resource_file: "file-missing", missing_schema: "schema-missing",
-    schema_without_a_field_the_rules_read: "schema-incomplete",
+    schema_without_a_field_the_rules_read: "schema-incomplete", schema_with_unknown_type: "schema-invalid",
+    foreign_key_to_nowhere: "schema-invalid",
     too_many_cells: "row-cells", too_few_cells: "row-cells", out_of_order: "row-order", byte_order_mark: "bom",
     crlf: "line-ends", not_utf8: "encoding", unterminated_quote: "line-break-in-cell",
     unterminated_quote_mid_file: "line-break-in-cell", unneeded_quotes: "quoting", no_final_newline: "final-newline",
