@@ -94,65 +94,71 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
     """Frames for the rule layer: each table with the joined columns its rules read."""
     out = dict(frames)
     trials, arms = frames.get("trials"), frames.get("arms")
+    trial_sources = frames.get("trial_sources")
     if arms is None and ("outcomes" in frames or "adverse_events" in frames):
         arms = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              (("arm_id", "string"), ("trial_id", "string"), ("source_id", "string"),
                               ("n_randomized", "Int64"), ("n_enrolled", "Int64"))})
-    trial_sources = frames.get("trial_sources")
     if trials is not None and arms is not None:
-        t = trials.copy()
-        g = arms.groupby(arms.trial_id.astype(object), observed=True)
-        size = g.size()
-        key = t.trial_id.astype(object)
-        t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1))
-        t["_arms_complete"] = key.map(g.n_randomized.count() == size)
-        t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1))
-        t["_arms_complete_enrolled"] = key.map(g.n_enrolled.count() == size)
-        for c in ("_arms_complete", "_arms_complete_enrolled"):
-            t[c] = t[c].astype("boolean").fillna(False)
-        for c in ("_arms_n_randomized", "_arms_n_enrolled"):
-            t[c] = t[c].astype("Int64")
-        t["_source_linked"] = _linked(t.trial_id, t.source_id, trial_sources, len(t)).values
-        out["trials"] = t
+        out["trials"] = _trials_frame(trials, arms, trial_sources)
     if arms is not None:
-        a = arms.copy()
-        design = _lookup(a.trial_id, trials, "trial_id", "design") if trials is not None else pd.Series(pd.NA, index=a.index)
-        a["_design"] = design.astype(object)
-        a["_source_linked"] = _linked(a.trial_id, a.source_id, trial_sources, len(a)).values
-        a["_arm_n"] = a.n_randomized.where(a["_design"] == "randomized", a.n_enrolled)
-        a["_arm_n"] = a["_arm_n"].fillna(a.n_randomized).fillna(a.n_enrolled)
-        out["arms"] = a
-        period = (_lookup(a.trial_id, trials, "trial_id", "randomized_period_weeks")
-                  if trials is not None else pd.Series(pd.NA, index=a.index))
-        arm_info = pd.DataFrame({"trial_id": a.trial_id.values, "_design": a["_design"].values,
-                                 "_arm_n": a["_arm_n"].astype("Int64").values, "_period": period.astype("Int64").values})
+        a = _arms_frame(arms, trials, trial_sources)
+        if "arms" in frames:
+            out["arms"] = a
         for name in ("outcomes", "adverse_events"):
-            df = frames.get(name)
-            if df is None:
-                continue
-            d = df.copy(deep=False)  # new columns only: the typed frame is shared, not copied
-            text = texts.get(name)
-            arm_keys = text.columns["arm_id"] if text is not None and "arm_id" in text.columns else d.arm_id
-            pos = _positions(arm_keys, a.arm_id)
-            design = pd.Categorical(arm_info._design.astype(object))
-            d["_design"] = pd.Categorical.from_codes(
-                np.where(pos < 0, -1, design.codes[np.where(pos < 0, 0, pos)] if len(design) else -1),
-                categories=design.categories)
-            d["_arm_n"] = _take(arm_info._arm_n, pos).values
-            if name == "outcomes":
-                d["_period"] = _take(arm_info._period, pos).values
-            src = text.columns["source_id"] if text is not None and "source_id" in text.columns else d.source_id
-            arm_trials = pa.concat_arrays([_arrow(arm_info.trial_id), pa.array([None], pa.string())])
-            trial_of_row = pc.take(arm_trials, pa.array(np.where(pos < 0, len(arm_info), pos)))
-            d["_source_linked"] = _linked(trial_of_row, src, trial_sources, len(d)).values
-            if text is not None and "percent" in text.columns:
-                d["_percent_decimals"] = percent_decimals(text.columns["percent"]).values
-            else:
-                d["_percent_decimals"] = np.nan
-            from .rules import ESTIMAND_KEYS
-            if text is not None and all(k in text.columns for k in ESTIMAND_KEYS[name]):
-                d["_estimand_repeat"] = repeated_keys([text.columns[k] for k in ESTIMAND_KEYS[name]])
-            else:
-                d["_estimand_repeat"] = False
-            out[name] = d
+            if name in frames:
+                out[name] = _results_frame(name, frames[name], texts.get(name), a, trials, trial_sources)
     return out
+
+
+def _trials_frame(trials, arms, trial_sources) -> pd.DataFrame:
+    """Each trial with the sums of its arms' sizes (and whether every arm gives one)."""
+    t = trials.copy()
+    g = arms.groupby(arms.trial_id.astype(object), observed=True)
+    size = g.size()
+    key = t.trial_id.astype(object)
+    t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1)).astype("Int64")
+    t["_arms_complete"] = key.map(g.n_randomized.count() == size).astype("boolean").fillna(False)
+    t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1)).astype("Int64")
+    t["_arms_complete_enrolled"] = key.map(g.n_enrolled.count() == size).astype("boolean").fillna(False)
+    t["_source_linked"] = _linked(t.trial_id, t.source_id, trial_sources, len(t)).values
+    return t
+
+
+def _arms_frame(arms, trials, trial_sources) -> pd.DataFrame:
+    """Each arm with its trial's design and randomized period, and its size for the count rules."""
+    a = arms.copy()
+    missing = pd.Series(pd.NA, index=a.index)
+    a["_design"] = (_lookup(a.trial_id, trials, "trial_id", "design") if trials is not None else missing).astype(object)
+    a["_period"] = (_lookup(a.trial_id, trials, "trial_id", "randomized_period_weeks")
+                    if trials is not None else missing).astype("Int64")
+    a["_source_linked"] = _linked(a.trial_id, a.source_id, trial_sources, len(a)).values
+    arm_n = a.n_randomized.where(a["_design"] == "randomized", a.n_enrolled)
+    a["_arm_n"] = arm_n.fillna(a.n_randomized).fillna(a.n_enrolled).astype("Int64")
+    return a
+
+
+def _results_frame(name, frame, text, arms, trials, trial_sources) -> pd.DataFrame:
+    """Outcomes or adverse events with their arm's size, trial design and period, whether their
+    source is linked to their trial, the printed decimals of `percent`, and estimand repeats."""
+    from .rules import ESTIMAND_KEYS
+    d = frame.copy(deep=False)  # new columns only: the typed frame is shared, not copied
+    column = (lambda c: text.columns[c] if text is not None and c in text.columns else d[c])
+    pos = _positions(column("arm_id"), arms.arm_id)
+    design = pd.Categorical(arms["_design"].astype(object))
+    d["_design"] = pd.Categorical.from_codes(
+        np.where(pos < 0, -1, design.codes[np.where(pos < 0, 0, pos)] if len(design) else -1),
+        categories=design.categories)
+    d["_arm_n"] = _take(arms["_arm_n"], pos).values
+    if name == "outcomes":
+        d["_period"] = _take(arms["_period"], pos).values
+    arm_trials = pa.concat_arrays([_arrow(arms.trial_id), pa.array([None], pa.string())])
+    trial_of_row = pc.take(arm_trials, pa.array(np.where(pos < 0, len(arms), pos)))
+    d["_source_linked"] = _linked(trial_of_row, column("source_id"), trial_sources, len(d)).values
+    has_text = text is not None
+    d["_percent_decimals"] = (percent_decimals(text.columns["percent"]).values
+                              if has_text and "percent" in text.columns else np.nan)
+    keys = ESTIMAND_KEYS[name]
+    d["_estimand_repeat"] = (repeated_keys([text.columns[k] for k in keys])
+                             if has_text and all(k in text.columns for k in keys) else False)
+    return d
