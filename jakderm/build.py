@@ -42,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .csvfile import read_text_table
+from .csvfile import READ_INCOMPLETE, read_text_table
 from .descriptor import DescriptorError, Field, Package, Resource, load_package
 from .formatting import sort_key_fn
 from .report import Report
@@ -55,8 +55,6 @@ EXTRA_FILES = ["README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md"]
 PARQUET_COMPRESSION = "snappy"  # read by every Parquet reader (pandas, R arrow, DuckDB, Spark, polars)
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT"}
 ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(), "date": pa.date32()}
-FATAL = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
-         "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate"}
 
 
 class BuildError(Exception):
@@ -93,7 +91,7 @@ def read_tables(package: Package) -> dict[str, pd.DataFrame]:
         key = sort_key_fn(res, header)
         order = sorted(range(text.n_rows), key=lambda i: key([cells[n][i] for n in header]))
         tables[name] = frame.iloc[order].reset_index(drop=True)
-    problems = [f"{f.file}:{f.line or ''} {f.rule}: {f.message}" for f in report.sorted() if f.rule in FATAL] + problems
+    problems = [f"{f.file}:{f.line or ''} {f.rule}: {f.message}" for f in report.sorted() if f.rule in READ_INCOMPLETE] + problems
     if problems:
         raise BuildError("the package cannot be built as it is (run `python validate.py`):\n  " + "\n  ".join(problems))
     return tables

@@ -23,6 +23,12 @@ from .descriptor import Resource
 from .report import Report
 
 
+# Findings after which a table was read incompletely or not at all: load() and build() refuse
+# to hand out such a table rather than silently miss rows or columns.
+READ_INCOMPLETE = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
+                   "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate"}
+
+
 @dataclass
 class TextTable:
     """A table as text: every cell a str ('' = empty), with the file line of each row."""

@@ -31,7 +31,7 @@ def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
     dates, enum fields as categoricals with the enum's values as categories, other text as string.
     Raises ValueError naming file, line and column if a table cannot be read.
     """
-    from .csvfile import read_text_table
+    from .csvfile import READ_INCOMPLETE, read_text_table
     from .descriptor import load_package
     from .report import Report
     from .typed import typed_frame
@@ -43,9 +43,7 @@ def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
         text = read_text_table(package.root, res, report)
         if text is not None:
             tables[name] = typed_frame(text)
-    fatal = [f for f in report.errors if f.rule in ("file-missing", "file-unreadable", "encoding", "empty-file",
-                                                      "schema-missing", "schema-invalid", "row-cells",
-                                                      "line-break-in-cell", "column-missing")]
+    fatal = [f for f in report.errors if f.rule in READ_INCOMPLETE]
     if fatal:
         f = fatal[0]
         raise ValueError(f"{f.file}:{f.line or ''} {f.column or ''} {f.rule}: {f.message} "

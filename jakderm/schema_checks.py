@@ -85,11 +85,6 @@ def _numbers(values: pa.Array, type_: str, present: np.ndarray) -> tuple[np.ndar
         return nums, ok | ~present
 
 
-def _well_typed(values: pa.Array, type_: str, present: np.ndarray) -> np.ndarray:
-    """Cells in the lexical form of their (non-numeric) type."""
-    return _match(values, TYPE_PATTERNS[type_])
-
-
 def parse_numbers(values: pa.Array, type_: str) -> tuple[np.ndarray, np.ndarray]:
     """(float values, validity) for integer or number text; invalid or empty cells are NaN."""
     ok = _np(pc.match_substring_regex(values, TYPE_PATTERNS[type_]))
@@ -121,7 +116,7 @@ def check_fields(table: TextTable, report: Report) -> None:
                     sink.flag(nums > c["maximum"], fld.name, "maximum",
                               f"{fld.name} must be at most {c['maximum']}", values)
         elif fld.type in TYPE_PATTERNS:
-            ok = _well_typed(values, fld.type, present)
+            ok = _match(values, TYPE_PATTERNS[fld.type])
             if fld.type == "date":
                 ok &= _valid_dates(values, ok)
             bad = present & ~ok

@@ -214,27 +214,26 @@ def missing_schema(pkg):
     return Expect("schemas/ae_terms.json", None, None, "schema-missing")
 
 
-def schema_without_a_field_the_rules_read(pkg):
-    path = pkg.root / "schemas" / "arms.json"
+def _edit_schema(pkg, table, edit):
+    path = pkg.root / "schemas" / f"{table}.json"
     schema = json.loads(path.read_text())
-    schema["fields"] = [f for f in schema["fields"] if f["name"] != "n_enrolled"]
+    edit(schema)
     path.write_text(json.dumps(schema))
+    return schema
+
+
+def schema_without_a_field_the_rules_read(pkg):
+    _edit_schema(pkg, "arms", lambda s: s.update(fields=[f for f in s["fields"] if f["name"] != "n_enrolled"]))
     return Expect("datapackage.json", None, None, "schema-incomplete")
 
 
 def schema_with_unknown_type(pkg):
-    path = pkg.root / "schemas" / "outcomes.json"
-    schema = json.loads(path.read_text())
-    schema["fields"][3]["type"] = "yearmonth"
-    path.write_text(json.dumps(schema))
+    schema = _edit_schema(pkg, "outcomes", lambda s: s["fields"][3].update(type="yearmonth"))
     return Expect("schemas/outcomes.json", None, schema["fields"][3]["name"], "schema-invalid")
 
 
 def foreign_key_to_nowhere(pkg):
-    path = pkg.root / "schemas" / "arms.json"
-    schema = json.loads(path.read_text())
-    schema["foreignKeys"][0]["reference"]["resource"] = "nope"
-    path.write_text(json.dumps(schema))
+    schema = _edit_schema(pkg, "arms", lambda s: s["foreignKeys"][0]["reference"].update(resource="nope"))
     return Expect("schemas/arms.json", None, schema["foreignKeys"][0]["fields"][0], "schema-invalid")
 
 
