@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .descriptor import Resource
 from .report import Report
 
+
+# The type of every cell as read. (large_string would spare pandas a cast of the offsets of its
+# string columns, but doubles the offsets of every column: measured, no faster.)
+TEXT = pa.string()
 
 # Findings after which a table was read incompletely or not at all: load() and build() refuse
 # to hand out such a table rather than silently miss rows or columns.
@@ -41,10 +49,77 @@ class TextTable:
     # Cells the schema layer reported (field name -> row mask): the rule layer reads them as
     # missing, so one bad cell gives one error, not a cascade of follow-on rule failures.
     bad: dict[str, np.ndarray] = field(default_factory=dict)
+    # Views of a column computed once and shared by the schema layer, the typing and the joins,
+    # which run in two threads: each is built under its own lock, so never twice.
+    _views: dict = field(default_factory=dict, repr=False)
+    _locks: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self) -> int:
         return len(self.lines)
+
+    def _view(self, key, build):
+        if key in self._views:
+            return self._views[key]
+        with self._locks.setdefault(key, threading.Lock()):
+            if key not in self._views:
+                self._views[key] = build()
+        return self._views[key]
+
+    def empty(self, name: str) -> np.ndarray:
+        """Which cells of the column are empty."""
+        return self._view(("empty", name), lambda: _empty_cells(self.columns[name]))
+
+    def encoded(self, name: str) -> "Encoded":
+        """The column as its distinct texts and, for each row, the position of its text."""
+        return self._view(("encoded", name), lambda: encode(self.columns[name]))
+
+    def repetitive(self, name: str) -> bool:
+        """Whether the column repeats its values (a key such as arm_id), judged on its first rows."""
+        def judge():
+            head = self.columns[name].slice(0, 10_000)
+            return len(pc.unique(head)) * 2 <= len(head)
+        return self._view(("repetitive", name), judge)
+
+    def per_value(self, name: str, test) -> np.ndarray:
+        """test (a pyarrow string array -> numpy bool array) for every row: run once per distinct
+        text when the column repeats its values, else on the cells themselves."""
+        if not self.repetitive(name):
+            return test(self.columns[name])
+        enc = self.encoded(name)
+        return test(enc.dictionary)[enc.indices]
+
+    def numbers(self, name: str, integer: bool) -> tuple[pa.Array, np.ndarray | None]:
+        """The column cast to int64 or float64, null where empty or malformed, and the mask of
+        malformed cells (None when every cell is a number or empty: one cast, no regex)."""
+        def cast():
+            values = self.columns[name]
+            target = pa.int64() if integer else pa.float64()
+            empty = pa.array(self.empty(name))
+            try:
+                return pc.cast(pc.if_else(empty, pa.scalar(None, values.type), values), target), None
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                ok = pc.fill_null(pc.match_substring_regex(values, NUMBER_PATTERNS[integer]), False)
+                malformed = pc.and_(pc.invert(ok), pc.invert(empty)).to_numpy(zero_copy_only=False)
+                return pc.cast(pc.if_else(ok, values, pa.scalar(None, values.type)), target), malformed
+        return self._view(("numbers", name, integer), cast)
+
+
+# The lexical forms of Table Schema integer and number (RE2 syntax, as pyarrow uses).
+NUMBER_PATTERNS = {True: r"^[+-]?[0-9]+$", False: r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    dictionary: pa.Array  # the distinct texts
+    indices: np.ndarray  # int32, read-only: for each row, the position of its text in `dictionary`
+
+
+def encode(values: pa.Array) -> Encoded:
+    enc = pc.dictionary_encode(values)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return Encoded(enc.dictionary, enc.indices.to_numpy(zero_copy_only=False))  # Arrow's int32, not copied
 
 
 def canonical_line(cells: list[str]) -> str:
@@ -57,69 +132,76 @@ def _line_of_offset(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _map(path: Path):
+    """The file's bytes, memory-mapped: scanned in place, never copied into fresh memory (which
+    costs more than the scan at a hundred megabytes). An empty file is b''."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable | None:
     path = root / resource.path
     shown = resource.path
     try:
-        data = path.read_bytes()
+        data = _map(path)
     except FileNotFoundError:
         report.add(shown, None, None, None, "file-missing",
                    f"the file of resource {resource.name!r} is missing (datapackage.json names it)")
         return None
-    except OSError as exc:
-        report.add(shown, None, None, None, "file-unreadable", f"cannot be read: {exc.strerror}")
+    except (OSError, ValueError) as exc:
+        report.add(shown, None, None, None, "file-unreadable", f"cannot be read: {getattr(exc, 'strerror', exc)}")
         return None
-    if not data or data.isspace():
+    if not data or (data[:1024].isspace() and data[:].isspace()):
         report.add(shown, 1 if data else None, None, None, "empty-file",
                    "the file is empty: it needs at least the header row " + ",".join(resource.field_names))
         return None
-    if data.startswith(b"\xef\xbb\xbf"):
+    # Checks on bytes: a million rows are scanned in C, and decoded only if the fast reader fails.
+    # The rare files these checks repair for the reading are copied (data[:] is bytes).
+    if data[:3] == b"\xef\xbb\xbf":
         report.add(shown, 1, None, None, "bom",
                    "the file starts with a byte-order mark; save as UTF-8 without BOM (python -m jakderm format fixes it)")
         data = data[3:]
-    # Checks on bytes: a million rows are scanned in C, and decoded only if the fast reader fails.
-    if b"\r" in data:
+    if data.find(b"\r") != -1:
+        data = data[:]
         first = data.index(b"\r")
         n_cr = data.count(b"\r")
         report.add(shown, data.count(b"\n", 0, first) + 1, None, None, "line-ends",
                    f"Windows (CRLF) or old Mac (CR) line ends on {n_cr} line(s); use LF only "
                    "(python -m jakderm format fixes it)")
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not data.endswith(b"\n"):
+    if data[-1:] != b"\n":
+        data = data[:]
         report.add(shown, data.count(b"\n") + 1, None, None, "final-newline",
                    "the last line has no line end (python -m jakderm format fixes it)")
         data += b"\n"
-    header_end = data.index(b"\n")
+    header_end = data.find(b"\n")
     try:
         header = next(csv.reader([data[:header_end].decode("utf-8")]))
     except UnicodeDecodeError as exc:
         report.add(shown, 1, None, None, "encoding", f"bytes that are not UTF-8 in the header ({exc.reason})")
         return None
     positions = _check_header(resource, header, shown, report)
-    physical_rows = data.count(b"\n", header_end + 1)
-    has_quotes = b'"' in data
-    # The fast reader is trusted only on text it cannot misread: no blank line (it would read
-    # one as a row of empty cells) and an even number of quotes on every line (an odd number
-    # is a quote left open, which the slow reader follows across lines to say where).
-    quoted_lines = _quoted_lines(data, header_end + 1) if has_quotes else []
-    suspicious = b"\n\n" in data or any(line.count(b'"') % 2 for _, line in quoted_lines)
+    # The fast reader is trusted only on text it cannot misread: an even number of quotes on every
+    # line (an odd number is a quote left open, which the slow reader follows across lines to say
+    # where), and no blank line (which it reads as a row of empty cells: see _fast_parse).
+    quoted_lines, line_ends = _quoted_lines(data, header_end + 1) if data.find(b'"') != -1 else ([], None)
+    suspicious = any(line.count(b'"') % 2 for _, line in quoted_lines)
+    # Without quotes a line is a row; with them, a row count short of the line count is a
+    # quote swallowing lines, so the lines are counted.
+    physical_rows = line_ends - 1 if line_ends is not None else None
     if not suspicious:
-        del data  # the fast reader reads the file itself: don't hold a second copy meanwhile
-        table = _fast_parse(path, len(header), physical_rows)
-        if table is None:
+        del data  # the fast reader reads the file itself
+        raw_cols = _fast_parse(path, len(header), physical_rows)
+        if raw_cols is None:
             data = _normalised_bytes(path)
+            physical_rows = data.count(b"\n", header_end + 1)
     else:
-        table = None
-    if table is not None:
-        lines = np.arange(2, 2 + table.num_rows, dtype=np.int64)
-        # One contiguous array per column, letting each column's chunks go as soon as it is
-        # combined: the peak stays near one copy of the file, not two.
-        chunked = [table.column(i) for i in range(len(header))]
-        del table
-        raw_cols = []
-        for i in range(len(header)):
-            raw_cols.append(chunked[i].combine_chunks() if len(chunked[i]) else pa.array([], pa.string()))
-            chunked[i] = None
+        raw_cols = None
+        data = data[:]
+    if raw_cols is not None:
+        lines = np.arange(2, 2 + (len(raw_cols[0]) if raw_cols else 0), dtype=np.int64)
         for line_no, line in quoted_lines:
             _check_line_quoting(line.decode("utf-8"), line_no, shown, report)
     else:
@@ -132,7 +214,7 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
             return None
         raw_cols, lines = _slow_parse(body, len(header), shown, report)
     columns = {name: raw_cols[pos - 1] for name, pos in positions.items()}
-    if physical_rows == 0:
+    if len(lines) == 0 and physical_rows in (0, None):
         report.add(shown, None, None, None, "no-rows",
                    "the file holds only its header: every table of the package has rows (a truncated file?)")
     return TextTable(resource, header, columns, lines, positions)
@@ -147,13 +229,26 @@ def _normalised_bytes(path: Path) -> bytes:
     return data if data.endswith(b"\n") else data + b"\n"
 
 
-def _quoted_lines(data: bytes, start: int) -> list[tuple[int, bytes]]:
-    """(file line, bytes) of each line after the header holding a quote character."""
+WINDOW = 1 << 23  # bytes scanned at a time for line ends and quotes: temporaries stay small
+
+
+def _quoted_lines(data, start: int) -> tuple[list[tuple[int, bytes]], int]:
+    """(file line, bytes) of each line after the header holding a quote character, and the
+    number of line ends in the file; found with numpy, window by window, so a million-line file
+    is neither split into a million Python objects nor copied."""
+    raw = np.frombuffer(data, np.uint8)
+    ends, quotes = [], []
+    for lo in range(0, len(raw), WINDOW):
+        window = raw[lo:lo + WINDOW]
+        ends.append(np.flatnonzero(window == 0x0A) + lo)
+        quotes.append(np.flatnonzero(window == 0x22) + lo)
+    ends_at, quotes_at = np.concatenate(ends), np.concatenate(quotes)
+    quotes_at = quotes_at[quotes_at >= start]
     out = []
-    for offset, line in enumerate(data[start:].split(b"\n")):
-        if b'"' in line:
-            out.append((offset + 2, line))
-    return out
+    for k in np.unique(np.searchsorted(ends_at, quotes_at)):
+        begin = int(ends_at[k - 1]) + 1 if k else 0
+        out.append((int(k) + 1, bytes(data[begin:int(ends_at[k])])))
+    return out, len(ends_at)
 
 
 def _check_line_quoting(line: str, line_no: int, shown: str, report: Report) -> None:
@@ -198,22 +293,64 @@ def _closest(name: str, options: list[str]) -> str | None:
     return found[0] if found else None
 
 
-def _fast_parse(path: Path, n_cols: int, physical_rows: int) -> pa.Table | None:
+def _fast_parse(path: Path, n_cols: int, physical_rows: int | None) -> list[pa.Array] | None:
+    """Every column as one string array, or None where the slow reader must look.
+
+    No pyarrow compute here, and no Python value turned into Arrow: either makes pyarrow import
+    pandas, and this runs in the thread that must not wait for the main thread's import of it.
+    """
     names = [f"c{i}" for i in range(n_cols)]
     try:
         table = pacsv.read_csv(
-            path,
+            pa.memory_map(str(path)),  # blocks parsed in place, not read into fresh buffers
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, use_threads=True, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={n: TEXT for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     # A stray quote can merge lines into one cell and still parse: compare with the line count.
-    if table.num_rows != physical_rows:
+    if physical_rows is not None and table.num_rows != physical_rows:
         return None
-    return table
+    if table.num_rows == 0:
+        return [pa.chunked_array([], TEXT).combine_chunks() for _ in names]
+    # One contiguous array per column, letting each column's chunks go as soon as it is
+    # combined: the peak stays near one copy of the file, not two.
+    chunked = [table.column(i) for i in range(n_cols)]
+    del table
+    columns = []
+    for i in range(n_cols):
+        columns.append(chunked[i].combine_chunks())
+        chunked[i] = None
+    # A blank line comes back as a row of empty cells.
+    blank = _empty_cells(columns[0])
+    for col in columns[1:]:
+        if not blank.any():
+            break
+        blank &= _empty_cells(col)
+    return None if blank.any() else columns
+
+
+def _offsets(column: pa.Array) -> np.ndarray:
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    return np.frombuffer(column.buffers()[1], width)[column.offset:column.offset + len(column) + 1]
+
+
+def _empty_cells(column: pa.Array) -> np.ndarray:
+    """Which cells of a string array are empty, read off its offsets buffer."""
+    offsets = _offsets(column)
+    return offsets[1:] == offsets[:-1]
+
+
+def first_bytes(column: pa.Array) -> np.ndarray:
+    """The first byte of each cell (0 where empty), read off the array's buffers."""
+    offsets = _offsets(column)
+    out = np.zeros(len(column), np.uint8)
+    filled = offsets[1:] > offsets[:-1]
+    if filled.any():
+        out[filled] = np.frombuffer(column.buffers()[2], np.uint8)[offsets[:-1][filled]]
+    return out
 
 
 def _slow_parse(body: str, n_cols: int, shown: str, report: Report) -> tuple[list[pa.Array], np.ndarray]:
@@ -247,5 +384,5 @@ def _slow_parse(body: str, n_cols: int, shown: str, report: Report) -> tuple[lis
                        "(python -m jakderm format fixes it)")
         rows.append(cells)
         lines.append(start)
-    cols = [pa.array([r[i] for r in rows], pa.string()) for i in range(n_cols)]
+    cols = [pa.array([r[i] for r in rows], TEXT) for i in range(n_cols)]
     return cols, np.asarray(lines, dtype=np.int64)

@@ -10,13 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csvfile import TextTable
+from .csvfile import NUMBER_PATTERNS, TextTable, first_bytes
 from .report import Report
 
 # Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
 TYPE_PATTERNS = {
-    "integer": r"^[+-]?[0-9]+$",
-    "number": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    "integer": NUMBER_PATTERNS[True],
+    "number": NUMBER_PATTERNS[False],
     "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
     "boolean": r"^(true|false)$",
 }
@@ -26,6 +26,7 @@ TYPE_HINTS = {
     "date": "a date as YYYY-MM-DD",
     "boolean": "true or false",
 }
+FORMULA_STARTS = np.frombuffer(b"=+-@", np.uint8)  # first bytes a spreadsheet reads as a formula
 MAX_PER_RULE = 200  # findings per file, column and rule; the rest are counted in one line
 
 
@@ -58,39 +59,20 @@ def _np(mask: pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _match(values: pa.Array, pattern: str) -> np.ndarray:
-    """Which cells match a regular expression. Key columns repeat few values a million times:
-    the pattern then runs once per distinct value."""
-    head = values.slice(0, 10_000)
-    if len(pc.unique(head)) * 2 > len(head):  # mostly distinct (an id column): match directly
-        return _np(pc.match_substring_regex(values, pattern))
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    per_value = _np(pc.match_substring_regex(encoded.dictionary, pattern))
-    return per_value[encoded.indices.to_numpy(zero_copy_only=False)] if len(values) else per_value[:0]
+def _match(table: TextTable, name: str, pattern: str) -> np.ndarray:
+    """Which cells match a regular expression (run once per distinct text of a key column)."""
+    return table.per_value(name, lambda v: _np(pc.match_substring_regex(v, pattern)))
 
 
-def _numbers(values: pa.Array, type_: str, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(float values with NaN where empty or malformed, well-formed mask), with one cast for a
-    clean column and a regex only for a column holding a bad cell."""
-    target = pa.int64() if type_ == "integer" else pa.float64()
-    try:
-        cast = pc.cast(pc.if_else(pa.array(present), values, pa.scalar(None, pa.string())), target)
-        nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
-        finite = np.isfinite(nums) | ~present
-        return np.where(finite, nums, np.nan), finite
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        nums, ok = parse_numbers(values, type_)
-        return nums, ok | ~present
-
-
-def parse_numbers(values: pa.Array, type_: str) -> tuple[np.ndarray, np.ndarray]:
-    """(float values, validity) for integer or number text; invalid or empty cells are NaN."""
-    ok = _np(pc.match_substring_regex(values, TYPE_PATTERNS[type_]))
-    cleaned = pc.if_else(pa.array(ok), values, pa.scalar(None, pa.string()))
-    nums = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return nums, ok
+def _numbers(table: TextTable, name: str, type_: str, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(float values with NaN where empty or malformed, well-formed mask); the cast is shared
+    with the typing."""
+    cast, malformed = table.numbers(name, type_ == "integer")
+    nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
+    finite = np.isfinite(nums) | ~present  # 'inf' and 'nan' cast, but are no Table Schema number
+    if malformed is not None:
+        finite &= ~malformed
+    return np.where(finite, nums, np.nan), finite
 
 
 def check_fields(table: TextTable, report: Report) -> None:
@@ -99,13 +81,13 @@ def check_fields(table: TextTable, report: Report) -> None:
         values = table.columns.get(fld.name)
         if values is None:
             continue
-        empty = _np(pc.equal(values, ""))
+        empty = table.empty(fld.name)
         present = ~empty
         c = fld.constraints
         if c.get("required"):
             sink.flag(empty, fld.name, "required", f"{fld.name} is required and may not be empty")
         if fld.type in ("integer", "number"):
-            nums, ok = _numbers(values, fld.type, present)
+            nums, ok = _numbers(table, fld.name, fld.type, present)
             bad = present & ~ok
             sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
             with np.errstate(invalid="ignore"):
@@ -116,7 +98,7 @@ def check_fields(table: TextTable, report: Report) -> None:
                     sink.flag(nums > c["maximum"], fld.name, "maximum",
                               f"{fld.name} must be at most {c['maximum']}", values)
         elif fld.type in TYPE_PATTERNS:
-            ok = _match(values, TYPE_PATTERNS[fld.type])
+            ok = _match(table, fld.name, TYPE_PATTERNS[fld.type])
             if fld.type == "date":
                 ok &= _valid_dates(values, ok)
             bad = present & ~ok
@@ -124,17 +106,16 @@ def check_fields(table: TextTable, report: Report) -> None:
         elif "enum" not in c and "pattern" not in c:
             # Free text that a spreadsheet would run as a formula when the CSV is opened
             # (an enum or a pattern already keeps such text out of the other columns).
-            first = pc.utf8_slice_codeunits(values, 0, 1)
-            risky = _np(pc.is_in(first, value_set=pa.array(["=", "+", "-", "@"])))
+            risky = np.isin(first_bytes(values), FORMULA_STARTS)
             sink.flag(risky, fld.name, "formula-injection",
                       "a text cell may not begin with =, +, - or @ (a spreadsheet would run it as a formula); "
                       "reword it", values)
         if "enum" in c:
             allowed = pa.array([str(v) for v in c["enum"]], pa.string())
-            bad = present & ~_np(pc.is_in(values, value_set=allowed))
+            bad = present & ~table.per_value(fld.name, lambda v: _np(pc.is_in(v, value_set=allowed)))
             sink.flag(bad, fld.name, "enum", f"{fld.name} must be one of: {', '.join(map(str, c['enum']))}", values)
         if "pattern" in c:
-            bad = present & ~_match(values, c["pattern"])
+            bad = present & ~_match(table, fld.name, c["pattern"])
             sink.flag(bad, fld.name, "pattern", f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name),
                       values)
         if c.get("unique"):
@@ -172,10 +153,11 @@ def _joined(columns: list[pa.Array]) -> pa.Array:
 def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
                      message: str) -> None:
     key = pc.filter(_joined(columns), pa.array(eligible))
-    if len(pc.unique(key)) == len(key):
-        return  # the common case, found with one hash pass
+    encoded = pc.dictionary_encode(key)  # one hash pass: as many distinct keys as rows is the common case
+    if len(encoded.dictionary) == len(key):
+        return
     idx = np.flatnonzero(eligible)
-    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
     first_seen = np.full(codes.max() + 1, -1, np.int64)
     # reversed assignment leaves each code's first occurrence in first_seen
     first_seen[codes[::-1]] = idx[::-1]
@@ -191,16 +173,37 @@ def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, 
               columns[0])
 
 
-def _strictly_increasing(cols: list[pa.Array]) -> bool:
-    """Rows in strictly increasing key order have unique keys: no hashing needed."""
+def _order_breaks(cols: list[pa.Array]) -> np.ndarray:
+    """Rows (1..n-1) that do not come strictly after the row before them in key order."""
     if len(cols[0]) < 2:
-        return True
+        return np.zeros(0, np.int64)
     later, tie = np.zeros(len(cols[0]) - 1, bool), np.ones(len(cols[0]) - 1, bool)
     for c in cols:
         a, b = c.slice(0, len(c) - 1), c.slice(1)
         later |= tie & _np(pc.greater(b, a))
         tie &= _np(pc.equal(b, a))
-    return bool(later.all())
+    return np.flatnonzero(~later) + 1
+
+
+MAX_RUNS = 16  # beyond this many ordered runs, hashing every key is cheaper than comparing runs
+
+
+def _may_repeat(key: pa.Array, breaks: np.ndarray) -> np.ndarray:
+    """Rows whose key could stand on another row too. The breaks cut the column into runs in
+    strictly increasing order, within which no key repeats; a key can repeat only where the value
+    ranges of two runs overlap, so a nearly sorted million-row file hashes a handful of rows.
+    (Python compares str by code point, Arrow by UTF-8 byte: the same order.)"""
+    bounds = [0, *breaks.tolist(), len(key)]
+    runs = [(start, key.slice(start, end - start)) for start, end in zip(bounds, bounds[1:])]
+    ranges = [(run[0].as_py(), run[-1].as_py()) for _, run in runs]
+    mask = np.zeros(len(key), bool)
+    for i, j in ((i, j) for i in range(len(runs)) for j in range(i + 1, len(runs))):
+        lo, hi = max(ranges[i][0], ranges[j][0]), min(ranges[i][1], ranges[j][1])
+        if lo > hi:
+            continue
+        for start, run in (runs[i], runs[j]):
+            mask[start:start + len(run)] |= _np(pc.and_(pc.greater_equal(run, lo), pc.less_equal(run, hi)))
+    return mask
 
 
 def check_primary_key(table: TextTable, report: Report) -> None:
@@ -208,11 +211,16 @@ def check_primary_key(table: TextTable, report: Report) -> None:
     if not pk or any(k not in table.columns for k in pk):
         return
     cols = [table.columns[k] for k in pk]
-    if all(table.resource.field(k).type == "string" for k in pk) and _strictly_increasing(cols):
-        return  # the canonical, sorted file: unique by construction
+    strings = all(table.resource.field(k).type == "string" for k in pk)
+    if strings:
+        breaks = _order_breaks(cols)
+        if not len(breaks):
+            return  # the canonical, sorted file: unique by construction
     complete = np.ones(table.n_rows, bool)
-    for c in cols:
-        complete &= ~_np(pc.equal(c, ""))
+    for k in pk:
+        complete &= ~table.empty(k)
+    if strings and len(cols) == 1 and len(breaks) < MAX_RUNS:
+        complete &= _may_repeat(cols[0], breaks)
     _flag_duplicates(Sink(report, table), cols, complete, pk[0], "primary-key",
                      f"the primary key ({', '.join(pk)}) must be unique")
 
@@ -226,10 +234,11 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
             continue  # the missing file or column is reported already
         child_cols = [table.columns[f] for f in fk["fields"]]
         present = np.ones(table.n_rows, bool)
-        for c in child_cols:
-            present &= ~_np(pc.equal(c, ""))
+        for f in fk["fields"]:
+            present &= ~table.empty(f)
         if len(child_cols) == 1:
-            found = _np(pc.is_in(child_cols[0], value_set=parent.columns[fk["ref_fields"][0]]))
+            keys = parent.columns[fk["ref_fields"][0]]
+            found = table.per_value(fk["fields"][0], lambda v: _np(pc.is_in(v, value_set=keys)))
         else:
             sep = "\x1f"
             child = pc.binary_join_element_wise(*child_cols, sep)
@@ -253,7 +262,8 @@ def check_row_order(table: TextTable, report: Report) -> None:
         fld = table.resource.field(k)
         col = table.columns[k]
         if fld.type in ("integer", "number"):
-            nums, _ = parse_numbers(col, fld.type)
+            cast, _ = table.numbers(k, fld.type == "integer")
+            nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
             a, b = nums[:-1], nums[1:]
             less, equal = b < a, b == a
         else:  # UTF-8 bytes compare in code-point order

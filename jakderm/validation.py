@@ -54,24 +54,24 @@ def validate_package(root: str | Path = ".") -> Report:
         return report
     with ThreadPoolExecutor(max_workers=1) as pool:
         read = pool.submit(read_all, package, report)
+        # pandas first: the worker's checks need it (pyarrow imports it on first use), its read does not
+        from . import joins, rules
+        from .typed import typed_frame
         _check_descriptor_with_frictionless(package.descriptor, report)
         from . import attribution
         attribution.check_package_metadata(package.descriptor, report)
         attribution.check_citation(package.root, package.descriptor, report)
-        from . import joins, rules  # noqa: F401  pandas and Pandera, imported while the files are read
-        from .typed import typed_frame
+        rules.prime()
         texts = read.result()
         checked = pool.submit(check_all, texts, report)
         frames = {name: typed_frame(t, use_bad=False) for name, t in texts.items()}
         prepared = _prepare(joins, frames, texts, report)
         checked.result()
     bad = {name for name, t in texts.items() if t.bad}
-    if bad:
-        for name in bad:
-            for frame in (frames[name], prepared[name]):
-                _read_as_missing(frame, texts[name].bad)
-        if prepared and bad & {"trials", "arms", "trial_sources"}:  # values other tables' rules read
-            prepared = _prepare(joins, frames, texts, report)
+    for name in bad:
+        _read_as_missing(texts[name].bad, frames[name], prepared[name] if prepared else None)
+    if prepared and bad & {"trials", "arms", "trial_sources"}:  # values other tables' rules read
+        prepared = _prepare(joins, frames, texts, report)
     if prepared:
         run_rules(package, prepared, texts, report)
     report.summary = summarize(frames, texts)
@@ -89,10 +89,15 @@ def _prepare(joins, frames, texts, report: Report) -> dict | None:
         return None
 
 
-def _read_as_missing(frame, masks: dict) -> None:
+def _read_as_missing(masks: dict, frame, prepared) -> None:
+    """Cells the schema layer reported become missing in the typed frame and in its prepared
+    copy (which shares its columns)."""
+    from .typed import with_missing
     for column, mask in masks.items():
         if column in frame and mask.any():
-            frame.loc[mask, column] = None
+            frame[column] = with_missing(frame[column], mask)
+            if prepared is not None:
+                prepared[column] = frame[column]
 
 
 def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> None:
@@ -117,7 +122,7 @@ def run_rules(package, prepared: dict, texts: dict[str, TextTable], report: Repo
         if name not in texts:
             continue  # a missing file, reported already
         res = package.resources[name]
-        schema = rules.pandera_schema(res)
+        schema = rules.pandera_schema(res, dtypes=False)
         if not schema.checks:
             continue
         failures = _failures(schema, frame)  # {(rule, column): set(row index)}

@@ -33,6 +33,18 @@ def test_integers_stay_integers_with_missing_values(pkg):
     assert out.loc["example-trial/abrocitinib-100mg/easi-75/w16", "percent"] == 42.0
 
 
+def test_loaded_tables_can_be_edited_in_place():
+    """The typed columns are built from Arrow's read-only buffers: a user must still be able to
+    set a cell (a correction, a what-if) without a 'read-only' error."""
+    tables = jakderm.load(ROOT)
+    for name, frame in tables.items():
+        for column in frame.columns:
+            kept = frame.loc[0, column]
+            frame.loc[0, column] = None
+            assert pd.isna(frame.loc[0, column]), (name, column)
+            frame.loc[0, column] = kept
+
+
 def test_analysis_table_joins_and_keeps_the_source(pkg):
     wide = jakderm.analysis_table(pkg.root)
     row = wide.set_index("outcome_id").loc["example-trial/abrocitinib-100mg/easi-75/w16"]
