@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csvfile import NUMBER_PATTERNS, TextTable, first_bytes
+from .csvfile import NUMBER_PATTERNS, TextTable, encode, first_bytes
 from .report import Report
 
 # Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
@@ -153,11 +153,11 @@ def _joined(columns: list[pa.Array]) -> pa.Array:
 def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
                      message: str) -> None:
     key = pc.filter(_joined(columns), pa.array(eligible))
-    encoded = pc.dictionary_encode(key)  # one hash pass: as many distinct keys as rows is the common case
+    encoded = encode(key)  # one hash pass: as many distinct keys as rows is the common case
     if len(encoded.dictionary) == len(key):
         return
     idx = np.flatnonzero(eligible)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = encoded.indices
     first_seen = np.full(codes.max() + 1, -1, np.int64)
     # reversed assignment leaves each code's first occurrence in first_seen
     first_seen[codes[::-1]] = idx[::-1]
@@ -173,16 +173,35 @@ def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, 
               columns[0])
 
 
-def _order_breaks(cols: list[pa.Array]) -> np.ndarray:
+def _adjacent_order(table: TextTable, pk: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each row after the first: whether it comes strictly after the row before it in key
+    order, and whether strictly before (strings by code point, numbers numerically). Shared by the
+    primary-key and row-order checks."""
+    def compare():
+        n = table.n_rows - 1
+        after, before, tie = np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool)
+        for k in pk:
+            fld, col = table.resource.field(k), table.columns[k]
+            if fld.type in ("integer", "number"):
+                cast, _ = table.numbers(k, fld.type == "integer")
+                nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
+                a, b = nums[:-1], nums[1:]
+                greater, less, equal = b > a, b < a, b == a
+            else:  # UTF-8 bytes compare in code-point order
+                a, b = col.slice(0, n), col.slice(1)
+                greater, less, equal = _np(pc.greater(b, a)), _np(pc.less(b, a)), _np(pc.equal(b, a))
+            after |= tie & greater
+            before |= tie & less
+            tie &= equal
+        return after, before
+    return table._view(("order", tuple(pk)), compare)
+
+
+def _order_breaks(table: TextTable, pk: list[str]) -> np.ndarray:
     """Rows (1..n-1) that do not come strictly after the row before them in key order."""
-    if len(cols[0]) < 2:
+    if table.n_rows < 2:
         return np.zeros(0, np.int64)
-    later, tie = np.zeros(len(cols[0]) - 1, bool), np.ones(len(cols[0]) - 1, bool)
-    for c in cols:
-        a, b = c.slice(0, len(c) - 1), c.slice(1)
-        later |= tie & _np(pc.greater(b, a))
-        tie &= _np(pc.equal(b, a))
-    return np.flatnonzero(~later) + 1
+    return np.flatnonzero(~_adjacent_order(table, pk)[0]) + 1
 
 
 MAX_RUNS = 16  # beyond this many ordered runs, hashing every key is cheaper than comparing runs
@@ -213,7 +232,7 @@ def check_primary_key(table: TextTable, report: Report) -> None:
     cols = [table.columns[k] for k in pk]
     strings = all(table.resource.field(k).type == "string" for k in pk)
     if strings:
-        breaks = _order_breaks(cols)
+        breaks = _order_breaks(table, pk)
         if not len(breaks):
             return  # the canonical, sorted file: unique by construction
     complete = np.ones(table.n_rows, bool)
@@ -256,21 +275,7 @@ def check_row_order(table: TextTable, report: Report) -> None:
     pk = table.resource.primary_key
     if not pk or table.n_rows < 2 or any(k not in table.columns for k in pk):
         return
-    before = np.zeros(table.n_rows - 1, bool)
-    tie = np.ones(table.n_rows - 1, bool)
-    for k in pk:
-        fld = table.resource.field(k)
-        col = table.columns[k]
-        if fld.type in ("integer", "number"):
-            cast, _ = table.numbers(k, fld.type == "integer")
-            nums = pc.fill_null(pc.cast(cast, pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
-            a, b = nums[:-1], nums[1:]
-            less, equal = b < a, b == a
-        else:  # UTF-8 bytes compare in code-point order
-            a, b = col.slice(0, len(col) - 1), col.slice(1)
-            less, equal = _np(pc.less(b, a)), _np(pc.equal(b, a))
-        before |= tie & less
-        tie &= equal
+    before = _adjacent_order(table, pk)[1]
     bad = np.flatnonzero(before)
     if len(bad):
         i = int(bad[0]) + 1

@@ -68,7 +68,9 @@ def typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.S
         codes = lookup[encoded.indices] if len(values) else np.zeros(0, np.int64)
         return pd.Series(pd.Categorical.from_codes(codes, categories=categories), name=field.name, copy=False)
     empty = table.empty(field.name)
-    if empty.any():  # only then a copy with nulls; an id column is wrapped as it is
+    if empty.all():  # a column no row fills (no subgroup anywhere, say)
+        values = pa.nulls(len(values), values.type)
+    elif empty.any():  # only then a copy with nulls; an id column is wrapped as it is
         values = pc.if_else(pa.array(empty), pa.scalar(None, values.type), values)
     return pd.Series(pd.array(values, dtype=pd.StringDtype()), name=field.name, copy=False)
 

@@ -55,10 +55,10 @@ def test_per_value_agrees_with_testing_every_cell(cells, repeat):
 def test_a_nearly_sorted_column_hashes_only_where_runs_overlap():
     keys = [f"k{i:04d}" for i in range(1000)]
     keys.insert(501, "k0500")  # a row pasted twice
-    breaks = schema_checks._order_breaks([pa.array(keys)])
+    breaks = schema_checks._order_breaks(_table(keys), ["id"])
     assert schema_checks._may_repeat(pa.array(keys), breaks).nonzero()[0].tolist() == [500, 501]
     keys.insert(900, "k0250")  # and one far from its twin: the rows between them are candidates
-    breaks = schema_checks._order_breaks([pa.array(keys)])
+    breaks = schema_checks._order_breaks(_table(keys), ["id"])
     candidates = schema_checks._may_repeat(pa.array(keys), breaks)
     assert candidates[250] and candidates[900] and candidates.sum() < 700
 
