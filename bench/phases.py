@@ -34,6 +34,8 @@ def main() -> None:
         once[label] = time.perf_counter() - start
         return result
 
+    from jakderm.cli import skip_unused_imports
+    skip_unused_imports()  # as validate.py does
     timed("import pyarrow, numpy and the schema layer", lambda: __import__("jakderm.validation"))
     from jakderm import validation
     timed("import pandas", lambda: __import__("pandas"))

@@ -175,3 +175,22 @@ def test_broken_descriptor_exits_2_with_its_location(tmp_path, text, where):
     out = _run(pkg)
     assert out.returncode == 2, out.stdout
     assert out.stdout.count("\n") <= 2 and where in out.stdout
+
+
+def test_the_command_line_process_leaves_hypothesis_unimported_and_a_library_user_untouched():
+    """validate.py marks hypothesis absent so that Pandera does not import it (a fifth of a second
+    of a million-row run); a process that has imported hypothesis keeps it."""
+    import subprocess
+    import sys
+
+    from pkgtools import ROOT
+    probe = ("import sys; sys.path.insert(0, {root!r}); {before}"
+             "from jakderm.cli import skip_unused_imports; skip_unused_imports(); "
+             "from jakderm import rules; rules.prime(); "
+             "print(sys.modules.get('hypothesis') is not None)")
+    fresh = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="")],
+                           capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "False"
+    user = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="import hypothesis; ")],
+                          capture_output=True, text=True, check=True)
+    assert user.stdout.strip() == "True"
