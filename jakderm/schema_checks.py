@@ -6,6 +6,8 @@ about as much as reading them.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -216,7 +218,7 @@ def _may_repeat(key: pa.Array, breaks: np.ndarray) -> np.ndarray:
     runs = [(start, key.slice(start, end - start)) for start, end in zip(bounds, bounds[1:])]
     ranges = [(run[0].as_py(), run[-1].as_py()) for _, run in runs]
     mask = np.zeros(len(key), bool)
-    for i, j in ((i, j) for i in range(len(runs)) for j in range(i + 1, len(runs))):
+    for i, j in itertools.combinations(range(len(runs)), 2):
         lo, hi = max(ranges[i][0], ranges[j][0]), min(ranges[i][1], ranges[j][1])
         if lo > hi:
             continue

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import tree_digest
-from corruptions import ACT_ARM, ACT_EASI, CATALOGUE, PBO_EASI
+from corruptions import ACT_EASI, CATALOGUE, PBO_EASI
 from pkgtools import Pkg
 
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from pkgtools import ROOT, Pkg, has, show
+from pkgtools import ROOT, has, show
 
 
 def test_shipped_package_is_valid():
