@@ -179,8 +179,8 @@ def _applicable(rule: Rule):
 
 
 def prime() -> None:
-    """Pandera imports its validation backends, and those for reporting failures, on first use
-    (0.1 s): a failing check on a one-row frame pays for them while the files are still being read."""
+    """Pandera imports its validation backends, and those for reporting failures, on first use:
+    a failing check on a one-row frame pays for them while the files are still being read."""
     import pandera.errors
     schema = pa.DataFrameSchema({"x": pa.Column("Int64", nullable=True)},
                                 checks=[pa.Check(lambda d: d.x < 0, name="prime")])
