@@ -126,6 +126,15 @@ def duplicate_primary_key(pkg):
     return Expect(OUT, pkg.line_of("outcomes", PBO_EASI) + 1, "outcome_id", "primary-key")
 
 
+def duplicate_primary_key_appended(pkg):
+    """A careless merge: a row appended again at the end of the file, far from its twin (the
+    validator hashes only the rows where the file's ordered runs overlap: this must be one)."""
+    header, rows = pkg.read("outcomes")
+    twin = next(r for r in rows if r["outcome_id"] == PBO_EASI)
+    pkg.write("outcomes", header, rows + [dict(twin)], canonical=False)
+    return Expect(OUT, len(rows) + 2, "outcome_id", "primary-key")
+
+
 def two_rows_one_estimand(pkg):
     pkg.add_rows("outcomes", [{
         "outcome_id": PBO_EASI + "/again", "arm_id": "example-trial/placebo", "endpoint_id": "easi-75",
@@ -379,7 +388,8 @@ def series_arms_not_summing(pkg):
 
 
 STRUCTURAL = {
-    duplicate_primary_key: "primary-key", two_rows_one_estimand: "one-figure-per-estimand",
+    duplicate_primary_key: "primary-key", duplicate_primary_key_appended: "primary-key",
+    two_rows_one_estimand: "one-figure-per-estimand",
     two_ae_rows_one_estimand: "one-figure-per-estimand", dangling_trial_source: "foreign-key",
     unlinked_source: "source-linked-to-trial", arm_source_unlinked: "source-linked-to-trial",
     trial_source_unlinked: "source-linked-to-trial",
