@@ -58,7 +58,8 @@ class TextTable:
     def n_rows(self) -> int:
         return len(self.lines)
 
-    def _view(self, key, build):
+    def view(self, key, build):
+        """The value `build()` makes, computed once per key and table (other modules add views too)."""
         if key in self._views:
             return self._views[key]
         with self._locks.setdefault(key, threading.Lock()):
@@ -68,18 +69,18 @@ class TextTable:
 
     def empty(self, name: str) -> np.ndarray:
         """Which cells of the column are empty."""
-        return self._view(("empty", name), lambda: _empty_cells(self.columns[name]))
+        return self.view(("empty", name), lambda: _empty_cells(self.columns[name]))
 
     def encoded(self, name: str) -> "Encoded":
         """The column as its distinct texts and, for each row, the position of its text."""
-        return self._view(("encoded", name), lambda: encode(self.columns[name]))
+        return self.view(("encoded", name), lambda: encode(self.columns[name]))
 
     def repetitive(self, name: str) -> bool:
         """Whether the column repeats its values (a key such as arm_id), judged on its first rows."""
         def judge():
             head = self.columns[name].slice(0, 10_000)
             return len(pc.unique(head)) * 2 <= len(head)
-        return self._view(("repetitive", name), judge)
+        return self.view(("repetitive", name), judge)
 
     def per_value(self, name: str, test) -> np.ndarray:
         """test (a pyarrow string array -> numpy bool array) for every row: run once per distinct
@@ -102,7 +103,7 @@ class TextTable:
                 ok = pc.fill_null(pc.match_substring_regex(values, NUMBER_PATTERNS[integer]), False)
                 malformed = pc.and_(pc.invert(ok), pc.invert(empty)).to_numpy(zero_copy_only=False)
                 return pc.cast(pc.if_else(ok, values, pa.scalar(None, values.type)), target), malformed
-        return self._view(("numbers", name, integer), cast)
+        return self.view(("numbers", name, integer), cast)
 
 
 # The lexical forms of Table Schema integer and number (RE2 syntax, as pyarrow uses).

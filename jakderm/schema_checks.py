@@ -196,7 +196,7 @@ def _adjacent_order(table: TextTable, pk: list[str]) -> tuple[np.ndarray, np.nda
             before |= tie & less
             tie &= equal
         return after, before
-    return table._view(("order", tuple(pk)), compare)
+    return table.view(("order", tuple(pk)), compare)
 
 
 def _order_breaks(table: TextTable, pk: list[str]) -> np.ndarray:
