@@ -52,7 +52,10 @@ def _scaffold(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="python -m jakderm", description="Tools for the jak-derm-data package.")
+    parser.add_argument("--version", action="version", version=f"jakderm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="validate the package, changing no file")
     v.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
