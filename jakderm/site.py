@@ -274,7 +274,7 @@ searched.</p>
             search = " ".join([tid, t.get("acronym", ""), t.get("title", ""), t.get("nct_id", ""), t["design"],
                                t.get("indication_id", ""), *drugs,
                                *(self.drugs[x]["inn"] for x in drugs if x in self.drugs)]).lower()
-            rows.append(f'<tr data-search="{e(search)}" data-design="{e(t["design"])}" '
+            rows.append(f'<tr data-trial-id="{e(tid)}" data-search="{e(search)}" data-design="{e(t["design"])}" '
                         f'data-indication="{e(t.get("indication_id", ""))}">'
                         f'<td>{self.trial_link(tid, 0)}</td>{cell(e(t.get("title", "")))}{cell(e(t["design"]))}'
                         f'{cell(e(t.get("phase", "")))}{cell(self.indication_link(t.get("indication_id", ""), 0))}'

@@ -20,6 +20,9 @@
     });
     count.textContent = shown + " of " + rows.length + " trials";
   }
-  [text, design, indication].forEach(function (el) { el.addEventListener("input", apply); });
+  [text, design, indication].forEach(function (el) {
+    el.addEventListener("input", apply);
+    el.addEventListener("change", apply);  // selects fire only change in some browsers
+  });
   apply();
 }());
