@@ -223,3 +223,10 @@ def test_canned_queries_run_on_the_release_database(tmp_path):
     wide = __import__("jakderm").analysis_table(ROOT)
     expected = wide[(wide.timepoint_weeks == wide.primary_timepoint_weeks) & wide.subgroup.isna()]
     assert len(n) == len(expected)
+
+
+def test_ci_installs_debians_chromium_and_requires_the_browser_test():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq --no-install-recommends chromium chromium-driver" in script
+    assert "export JAKDERM_REQUIRE_BROWSER=1" in script
+    assert script.index("JAKDERM_REQUIRE_BROWSER") < script.index(".venv/bin/python -m pytest")
