@@ -67,7 +67,7 @@ def cell(value: str, cls: str = "") -> str:
     """A table cell; an empty one carries the reminder of what empty means."""
     if value == "" or value is None:
         return '<td class="na" title="not reported in the source read"></td>'
-    return f'<td{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>{value}</td>'
+    return f'<td class="{cls}">{value}</td>' if cls else f"<td>{value}</td>"
 
 
 def table(header: list[str], rows: list[str], cls: str = "", attrs: str = "") -> str:
@@ -222,8 +222,7 @@ from the validated package. {e(EMPTY_MEANS)}</p></footer>
 
     def home(self) -> None:
         d = self.d
-        cite = (f"jak-derm-data curators. {e(d.get('title', ''))}. Version {e(self.version)}. "
-                f"Dataset, {e(self.licence_name())}.")
+        cite = e(self.citation())
         listed = self.cov.listed
         status = {s: sum(1 for x in listed if x.status == s) for s in ("curated", "not curated", "excluded")}
         body = f"""<h1>{e(d.get('title', d.get('name', '')))}</h1>
@@ -231,6 +230,7 @@ from the validated package. {e(EMPTY_MEANS)}</p></footer>
 <dl class="facts">
 <dt>Version</dt><dd>{e(self.version)}</dd>
 <dt>Licence</dt><dd>{self.licence()} (data); code MIT</dd>
+<dt>Grown from</dt><dd>{self.seed()}</dd>
 <dt>Format</dt><dd>a Frictionless Data Package: CSV files with a Table Schema each (<a href="dictionary.html">data dictionary</a>, <a href="downloads.html">downloads</a>)</dd>
 </dl>
 <h2>How to cite</h2>
@@ -252,6 +252,25 @@ its <a href="sources.html">source</a> and where in it the figure stands):</p>
 searched.</p>
 """
         self.page("index.html", "Home", body)
+
+    def seed(self) -> str:
+        first = next((x for x in self.d.get("sources", []) if x.get("title")), {})
+        url = safe_url(first.get("path", ""))
+        return a(url, e(first.get("title", "")), external=True) if url else e(first.get("title", ""))
+
+    def citation(self) -> str:
+        """The dataset's citation, from CITATION.cff where the repository has one."""
+        cff = {}
+        path = self.root / "CITATION.cff"
+        if path.exists():
+            import yaml
+            cff = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
+        authors = ", ".join(a.get("name") or " ".join(x for x in (a.get("family-names"), a.get("given-names")) if x)
+                            for a in cff.get("authors", [])) or "jak-derm-data curators"
+        title = cff.get("title") or self.d.get("title", "")
+        released = f" ({cff['date-released']})" if cff.get("date-released") else ""
+        doi = f" https://doi.org/{cff['doi']}" if cff.get("doi") else ""
+        return f"{authors}. {title}. Version {self.version}{released}. Dataset, {self.licence_name()}.{doi}"
 
     def licence_name(self) -> str:
         lic = (self.d.get("licenses") or [{}])[0]
@@ -640,29 +659,32 @@ def forest_svg(grp, label: str, drugs: dict) -> str:
     ratio = measure in ("RR", "OR")
     rows = []
     for _, r in grp.iterrows():
-        est, lo, hi = (float(r["estimate"]), float(r["ci_lower"]), float(r["ci_upper"]))
+        try:
+            est, lo, hi = (float(r["estimate"]), float(r["ci_lower"]), float(r["ci_upper"]))
+        except (TypeError, ValueError):  # a missing estimate (pd.NA) cannot be drawn
+            continue
         if any(math.isnan(v) or math.isinf(v) for v in (est, lo, hi)) or (ratio and min(est, lo, hi) <= 0):
             continue
         drug = drugs.get(str(r.get("drug_id", "")), {}).get("inn", str(r.get("drug_id", "")))
         dose = _fmt(r.get("dose"))
         name = f"{drug} {dose} {_fmt(r.get('dose_unit'))}".strip() + f" · {r['trial_id']}"
-        derived = bool(r.get("counts_derived")) if "counts_derived" in grp.columns else False
+        derived = str(r.get("counts_derived")) == "True"  # a nullable boolean: NA is not derived
         rows.append((name, est, lo, hi, f"{_fmt(r.get('ai'))}/{_fmt(r.get('n1i'))} vs {_fmt(r.get('ci'))}/{_fmt(r.get('n2i'))}",
                      derived))
     if not rows:
         return ""
-    tf = (lambda v: math.log(v)) if ratio else (lambda v: v)  # noqa: E731
-    lo_all = min(tf(r[2]) for r in rows + [("", 1.0 if ratio else 0.0, 1.0 if ratio else 0.0, 1.0 if ratio else 0.0, "", False)])
-    hi_all = max(tf(r[3]) for r in rows + [("", 1.0 if ratio else 0.0, 1.0 if ratio else 0.0, 1.0 if ratio else 0.0, "", False)])
+    tf = math.log if ratio else float
+    null = 1.0 if ratio else 0.0
+    lo_all = min([tf(r[2]) for r in rows] + [tf(null)])  # the axis always shows the line of no effect
+    hi_all = max([tf(r[3]) for r in rows] + [tf(null)])
     pad = (hi_all - lo_all) * 0.05 or 0.5
     lo_all, hi_all = lo_all - pad, hi_all + pad
-    left, width, right, rh = 300, 300, 200, 22
+    left, width, right, rh = 300, 300, 320, 22
     height = rh * (len(rows) + 2)
 
     def x(v: float) -> float:
         return left + (tf(v) - lo_all) / (hi_all - lo_all) * width
 
-    null = 1.0 if ratio else 0.0
     parts = [f'<svg class="forest" role="img" viewBox="0 0 {left + width + right} {height}" width="{left + width + right}" '
              f'height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{e(label)}: {e(measure)} with 95% CI</title>',
              f'<line x1="{x(null):.1f}" y1="{rh * 0.5:.1f}" x2="{x(null):.1f}" y2="{height - rh * 0.8:.1f}" class="null"/>']
@@ -673,7 +695,13 @@ def forest_svg(grp, label: str, drugs: dict) -> str:
                      f'<rect x="{x(est) - 4:.1f}" y="{y - 4}" width="8" height="8" class="est"/>'
                      f'<text x="{left + width + 8}" y="{y + 4}" class="value">{est:.2f} [{lo:.2f}, {hi:.2f}] '
                      f'{e(counts)}{" (derived)" if derived else ""}</text>')
-    parts.append(f'<text x="{x(null):.1f}" y="{height - 4}" class="axis" text-anchor="middle">{e(measure)} = {null:g}</text>')
+    candidates = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64] if ratio else \
+        [v / 10 for v in range(-10, 11, 2)] + [v / 100 for v in range(-10, 11, 5)]
+    ticks = sorted({v for v in candidates if lo_all <= tf(v) <= hi_all} if not ratio else
+                   {v for v in candidates if v > 0 and lo_all <= tf(v) <= hi_all})
+    for v in ticks:
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 4}" class="axis" text-anchor="middle">{v:g}</text>')
+    parts.append(f'<text x="{left - 8}" y="{height - 4}" class="axis" text-anchor="end">{e(measure)}</text>')
     parts.append("</svg>")
     return f'<figure class="forest"><figcaption>{e(label)} ({e(measure)}, 95% CI)</figcaption>{"".join(parts)}</figure>'
 
