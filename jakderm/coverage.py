@@ -103,6 +103,7 @@ class Coverage:
     beyond_list: list[str]
     warnings: dict[str, int]
     n_warnings: int
+    by_indication: list[tuple[str, int, int, int, int]] = field(default_factory=list)  # listed, curated, not, excluded
 
 
 # ---------------------------------------------------------------- reasons from notes
@@ -391,8 +392,13 @@ def assemble(descriptor: dict, rows: Rows, report, urows: list[dict], ulines: li
         totals.append(("Trials of the list", f"{len(listed)}: {status['curated']} curated, {status['not curated']} "
                        f"not curated ({no_reason} without a reason yet), {status['excluded']} excluded",
                        f"rows of {UNIVERSE.as_posix()}"))
+    per: dict[str, list[ListEntry]] = {}
+    for e in listed:
+        per.setdefault(e.row["indication"].split(" (")[0].strip(), []).append(e)
+    by_indication = [(ind, len(es), *(sum(1 for x in es if x.status == s) for s in ("curated", "not curated", "excluded")))
+                     for ind, es in sorted(per.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     return Coverage(descriptor.get("title", descriptor.get("name", "")), str(descriptor.get("version", "")), stmt,
-                    totals, listed, trials, beyond, warnings, len(report.warnings))
+                    totals, listed, trials, beyond, warnings, len(report.warnings), by_indication)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -430,6 +436,9 @@ def render_markdown(cov: Coverage) -> str:
         out += ["## The trial list", "",
                 f"Each trial of `{UNIVERSE.as_posix()}`: *curated* (in `data/trials.csv`), *not curated* with the "
                 "reason the curators gave, or *excluded* after checking.", "",
+                "| indication (as listed) | trials | curated | not curated | excluded |", "| --- | --- | --- | --- | --- |"]
+        out += [f"| {_md(ind)} | {n} | {c} | {nc} | {x} |" for ind, n, c, nc, x in cov.by_indication]
+        out += ["",
                 "| trial | NCT | drug | indication | phase | status | trial_id or reason |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
         for e in cov.listed:

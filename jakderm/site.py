@@ -250,6 +250,9 @@ its <a href="sources.html">source</a> and where in it the figure stands):</p>
 {status['not curated']} not yet and {status['excluded']} excluded after checking:
 <a href="coverage.html">the coverage report</a> lists each with its status and reason, and says how the list was
 searched.</p>
+{table(["indication (as listed)", "trials", "curated", "not curated", "excluded"],
+       [f"<tr><td>{e(i)}</td><td class=num>{n}</td><td class=num>{c}</td><td class=num>{nc}</td><td class=num>{x}</td></tr>"
+        for i, n, c, nc, x in self.cov.by_indication], "by-indication") if self.cov.by_indication else ""}
 """
         self.page("index.html", "Home", body)
 
@@ -582,7 +585,7 @@ with the data dictionary, and one Parquet file per table. Check a download with
                 what += f' <span class="remark">({e("; ".join(x.remarks))})</span>'
             rows.append(f'<tr class="status-{x.status.replace(" ", "-")}"><td>{e(r["name"])}</td>'
                         f'{cell(self.registry_link(r["nct_id"]))}{cell(e(r["drug"]))}{cell(e(r["indication"]))}'
-                        f'{cell(e(r["phase"]))}<td>{e(x.status)}</td><td>{what}</td></tr>')
+                        f'{cell(e(r["phase"]))}<td class="status">{e(x.status)}</td><td>{what}</td></tr>')
         beyond = ", ".join(self.trial_link(t, 0, t) for t in self.cov.beyond_list)
         body = f"""<h1>Coverage</h1>
 <p>The same report as <code>docs/coverage.md</code> in the repository (<code>python -m jakderm coverage</code>); each
@@ -592,6 +595,9 @@ trial's page lists the figures it still lacks.</p>
 <h2>Totals</h2>
 {self.totals_table()}
 <h2>The trial list</h2>
+{table(["indication (as listed)", "trials", "curated", "not curated", "excluded"],
+       [f"<tr><td>{e(i)}</td><td class=num>{n}</td><td class=num>{c}</td><td class=num>{nc}</td><td class=num>{x}</td></tr>"
+        for i, n, c, nc, x in self.cov.by_indication], "by-indication") if self.cov.by_indication else ""}
 {table(["trial", "registry", "drug", "indication", "phase", "status", "trial or reason"], rows, "coverage") if rows else '<p class="na-text">No trial list in this package.</p>'}
 {f'<p>Curated beyond the list: {beyond}.</p>' if beyond else ''}
 """

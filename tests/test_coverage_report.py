@@ -94,6 +94,7 @@ def test_the_list_shows_each_trial_with_its_status_and_reason(small):
     assert status["BREEZE-AD1"] == ("curated", ["breeze-ad1"], "")
     assert status["Future trial"] == ("not curated", [], "no readable source: abstract only, no arm figures")
     assert status["Not randomized after all"] == ("excluded", [], "single-arm, open-label")
+    assert cov.by_indication == [("atopic dermatitis", 4, 2, 1, 1)]
     text = coverage.render_markdown(cov)
     assert "| Future trial | NCT01234567 | abrocitinib | atopic dermatitis |  | not curated | no readable source" in text
     assert "## Coverage statement" in text and "**What was searched.**" in text
