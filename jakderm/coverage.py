@@ -125,7 +125,9 @@ def reason_from_note(note: str, columns: tuple[str, ...], limit: int = 260) -> s
     for s in picked:
         if s not in seen:
             seen.append(s)
-    text = "; ".join(p.rstrip(";,") for p in seen)
+    text = ""
+    for part in (p.rstrip(";,") for p in seen):
+        text += ("" if not text else " " if text.endswith(".") else "; ") + part
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

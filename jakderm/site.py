@@ -218,6 +218,12 @@ from the validated package. {e(EMPTY_MEANS)}</p></footer>
             parts.append(f'<span class="note">{e(row["note"])}</span>')
         return " ".join(parts)
 
+    def note_row(self, row: dict, row_id: str, columns: int) -> str:
+        """The row's rule exception and note on a line of their own below it, full width."""
+        text = self.exception_and_note(row)
+        return (f'<tr class="note-row" data-note-for="{e(row_id)}"><td colspan="{columns}">{text}</td></tr>'
+                if text else "")
+
     # ---- pages
 
     def home(self) -> None:
@@ -342,7 +348,7 @@ searched.</p>
                 f'{cell(e(x.get("dose_unit", "")))}{cell(e(x.get("frequency", "")))}{cell(e(x.get("route", "")))}'
                 f'{cell(e(x.get("background_therapy", "")))}{cell(e(x.get("n_randomized", "")), "num")}'
                 f'{cell(e(x.get("n_enrolled", "")), "num")}<td>{self.source_links(x.get("source_id", ""), d)}</td>'
-                f'{cell(e(x.get("locator", "")))}{cell(self.exception_and_note(x), "note")}</tr>')
+                f'{cell(e(x.get("locator", "")))}</tr>' + self.note_row(x, x["arm_id"], 12))
         outcome_rows = []
         for o in sorted(self.outcomes_by_trial.get(tid, []),
                         key=lambda o: (o["endpoint_id"], _num(o.get("timepoint_weeks")), o.get("timepoint_text", ""),
@@ -357,7 +363,7 @@ searched.</p>
                 f'{cell(e(o.get("analysed", "")), "num")}{cell(e(o.get("percent", "")), "num")}'
                 f'{cell(e(o.get("population", "")))}{cell(e(o.get("imputation", "")))}'
                 f'<td>{self.source_links(o["source_id"], d)}</td>{cell(e(o.get("locator", "")))}'
-                f'{cell(self.exception_and_note(o), "note")}</tr>')
+                '</tr>' + self.note_row(o, o["outcome_id"], 12))
         ae_rows = []
         for x in sorted(self.aes_by_trial.get(tid, []),
                         key=lambda x: (x["ae_term_id"], _num(x.get("period_weeks")), x.get("period_text", ""),
@@ -371,7 +377,7 @@ searched.</p>
                 f'{cell(e(x.get("subgroup", "")))}{cell(e(x.get("participants_with_event", "")), "num")}'
                 f'{cell(e(x.get("participants_at_risk", "")), "num")}{cell(e(x.get("percent", "")), "num")}'
                 f'<td>{self.source_links(x["source_id"], d)}</td>{cell(e(x.get("locator", "")))}'
-                f'{cell(self.exception_and_note(x), "note")}</tr>')
+                '</tr>' + self.note_row(x, x["adverse_event_id"], 10))
         tc = self.trial_cov.get(tid)
         gaps = ""
         if tc and (tc.gaps or tc.arm_gap_reason):
@@ -393,11 +399,11 @@ searched.</p>
 <dl class="facts">{dl}</dl>
 {note}
 <h2 id="arms">Arms</h2>
-{table(["arm", "role", "drug", "dose", "unit", "frequency", "route", "background therapy", "n randomized", "n enrolled", "source", "locator", "rule exception and note"], arm_rows, "arms") if arm_rows else '<p class="na-text">No arm recorded.</p>'}
+{table(["arm", "role", "drug", "dose", "unit", "frequency", "route", "background therapy", "n randomized", "n enrolled", "source", "locator"], arm_rows, "arms") if arm_rows else '<p class="na-text">No arm recorded.</p>'}
 <h2 id="outcomes">Outcomes</h2>
-{table(["endpoint", "arm", "week", "timepoint as printed", "subgroup", "responders", "analysed", "percent", "population", "imputation", "source", "locator", "rule exception and note"], outcome_rows, "figures") if outcome_rows else '<p class="na-text">No outcome figure recorded.</p>'}
+{table(["endpoint", "arm", "week", "timepoint as printed", "subgroup", "responders", "analysed", "percent", "population", "imputation", "source", "locator"], outcome_rows, "figures") if outcome_rows else '<p class="na-text">No outcome figure recorded.</p>'}
 <h2 id="adverse-events">Adverse events</h2>
-{table(["event", "arm", "period (weeks)", "period as printed", "subgroup", "with event", "at risk", "percent", "source", "locator", "rule exception and note"], ae_rows, "figures") if ae_rows else '<p class="na-text">No adverse-event figure recorded.</p>'}
+{table(["event", "arm", "period (weeks)", "period as printed", "subgroup", "with event", "at risk", "percent", "source", "locator"], ae_rows, "figures") if ae_rows else '<p class="na-text">No adverse-event figure recorded.</p>'}
 {plots}
 {gaps}
 <h2 id="sources">Sources about this trial</h2>

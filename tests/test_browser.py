@@ -3,8 +3,9 @@ chromedriver, opening the generated pages from disk (file://).
 
 Checks: every page is reachable from the home page and every internal link (and its #anchor)
 resolves; no page logs a console error; each trial page shows every outcome and adverse-event
-figure of that trial, as the package prints it, with its locator and a link to its source; the
-trial list's filter works; a note holding HTML runs nothing. Screenshots of the home page and one
+figure of that trial, as the package prints it, with its locator, a link to its source entry and
+to the document itself, and its rule exception and note; the trial list's filter works; a note
+holding HTML runs nothing. Screenshots of the home page and one
 trial page are written to build/screenshots/ (not committed; JAKDERM_SCREENSHOTS overrides) for a
 person to look at.
 
@@ -151,6 +152,11 @@ def test_each_trial_page_shows_every_figure_with_its_source_link(site, driver):
             assert row["locator"] in el.text, row[key]
             links = [a.get_attribute("href") for a in el.find_elements(By.TAG_NAME, "a")]
             assert any(h.endswith(f"sources.html#{row['source_id']}") for h in links), row[key]
+            if row["rule_exception"] or row["note"]:  # shown as such, on the line below the figure
+                note = driver.find_element(By.XPATH, f'//tr[@data-note-for="{row[key]}"]')
+                assert note.is_displayed(), row[key]
+                if row["rule_exception"]:
+                    assert f"rule exception: {row['rule_exception']}" in note.text, row[key]
             doc = site_mod.Site.document_url(sources[row["source_id"]])
             if doc:
                 assert doc in links, (row[key], doc, links)
@@ -225,8 +231,8 @@ def test_a_note_holding_html_runs_nothing_in_the_browser(tmp_path, driver):
     site_mod.generate(pkg.root, tmp_path / "site")
     driver.get((tmp_path / "site" / "trials" / "example-trial.html").as_uri())
     assert "pwned" not in driver.title
-    row = driver.find_element(By.XPATH, '//tr[@data-id="example-trial/placebo/easi-75/w16"]')
-    assert hostile in row.text
+    note = driver.find_element(By.XPATH, '//tr[@data-note-for="example-trial/placebo/easi-75/w16"]')
+    assert hostile in note.text
     assert "**not bold** <b>not bold</b>" in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main b")
     assert not console_errors(driver)
