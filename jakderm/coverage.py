@@ -30,7 +30,6 @@ UNIVERSE_SCHEMA = Path("curation") / "trial-universe.schema.json"
 STATEMENT = Path("curation") / "README.md"
 STATEMENT_HEADING = "## Coverage statement"
 RANDOMIZED = "randomized"
-NO_DRUG_ROLES = ("placebo", "vehicle")
 
 # The figures a row of each kind must give before it is complete (DATA-MODEL.md and issue 16):
 # an empty one is listed with the reason its row's note gives.
@@ -246,6 +245,10 @@ def _filled(row: dict, column: str) -> bool:
     return bool(row.get(column))
 
 
+def _has_result(outcome: dict) -> bool:
+    return _filled(outcome, "percent") or _filled(outcome, "responders")
+
+
 def _timepoint(row: dict, weeks: str, text: str) -> str:
     return f"w{row[weeks]}" if row.get(weeks) else (row.get(text) or "timepoint not stated")
 
@@ -266,11 +269,11 @@ def _gaps(table: str, rows: list[dict], key: str, required: list[str]) -> list[G
 
 def trial_coverage(trial: dict, arms: list[dict], outcomes: list[dict], aes: list[dict]) -> TrialCoverage:
     randomized = trial["design"] == RANDOMIZED
-    size = "n_randomized" if randomized else "n_enrolled"
+    size = REQUIRED[("arms", randomized)][0]
     arm_ids = [a["arm_id"] for a in arms]
     all_sizes = bool(arms) and all(_filled(a, size) for a in arms)
 
-    figure = [o for o in outcomes if (_filled(o, "percent") or _filled(o, "responders")) and not o.get("subgroup")]
+    figure = [o for o in outcomes if _has_result(o) and not o.get("subgroup")]
     primary = trial.get("primary_timepoint_weeks", "")
     per_endpoint: dict[str, set[str]] = {}
     for o in figure:
@@ -284,7 +287,7 @@ def trial_coverage(trial: dict, arms: list[dict], outcomes: list[dict], aes: lis
     endpoints: dict[tuple[str, str], list[dict]] = {}
     for o in outcomes:
         endpoints.setdefault((o["endpoint_id"], _timepoint(o, "timepoint_weeks", "timepoint_text")), []).append(o)
-    ep = [(e, t, len({o["arm_id"] for o in rs if o in figure or _filled(o, "percent") or _filled(o, "responders")}),
+    ep = [(e, t, len({o["arm_id"] for o in rs if _has_result(o)}),
            len(rs), sum(1 for o in rs if _filled(o, "percent") and _filled(o, "analysed")))
           for (e, t), rs in sorted(endpoints.items(), key=lambda kv: (kv[0][0], _week_key(kv[0][1])))]
     terms: dict[tuple[str, str], list[dict]] = {}
@@ -494,7 +497,7 @@ def render_markdown(cov: Coverage) -> str:
             out += ["", "Still empty:"]
             for g in tc.gaps:
                 rows = (f"{len(g.row_ids)} {g.table.replace('_', '-')} rows" if len(g.row_ids) > 1
-                        else ("the trial" if g.table == "trials" else f"`{g.row_ids[0].split('/', 1)[-1]}`"))
+                        else ("the trial" if g.table in ("trials", "arms") else f"`{g.row_ids[0].split('/', 1)[-1]}`"))
                 exc = f" (rule_exception `{g.rule_exception}`)" if g.rule_exception else ""
                 out.append(f"- {rows}: {', '.join(g.columns)}{exc} — {_md(g.reason)}")
         out.append("")

@@ -385,7 +385,7 @@ searched.</p>
                      for k, v in tc.arm_gap_reason.items()]
             for g in tc.gaps:
                 what = (f"{len(g.row_ids)} {g.table.replace('_', '-')} rows" if len(g.row_ids) > 1
-                        else ("the trial" if g.table == "trials" else g.row_ids[0].split("/", 1)[-1]))
+                        else ("the trial" if g.table in ("trials", "arms") else g.row_ids[0].split("/", 1)[-1]))
                 exc = f" (rule exception <code>{e(g.rule_exception)}</code>)" if g.rule_exception else ""
                 items.append(f"<li>{e(what)}: {e(', '.join(g.columns))}{exc} — {e(g.reason)}</li>")
             gaps = "<h2 id=\"still-empty\">Still empty</h2><p>Required figures not yet read, with the reason each row's note gives:</p><ul class=\"gaps\">" + "".join(items) + "</ul>"

@@ -34,11 +34,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def _browser_available() -> bool:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return False
-    return Path(CHROMIUM).exists() and Path(DRIVER).exists()
+    from importlib.util import find_spec
+    return find_spec("selenium") is not None and Path(CHROMIUM).exists() and Path(DRIVER).exists()
 
 
 if not _browser_available():
