@@ -31,7 +31,7 @@ STATEMENT = Path("curation") / "README.md"
 STATEMENT_HEADING = "## Coverage statement"
 RANDOMIZED = "randomized"
 
-# The figures a row of each kind must give before it is complete (DATA-MODEL.md and issue 16):
+# The figures a row of each kind must give before it is complete (docs/data-model.md and issue 16):
 # an empty one is listed with the reason its row's note gives.
 REQUIRED = {
     ("trials", True): ["n_randomized", "randomized_period_weeks", "primary_timepoint_weeks"],
