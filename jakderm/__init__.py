@@ -14,6 +14,6 @@ def __getattr__(name):
         from . import loader
         return getattr(loader, name)
     if name in ("effects", "pool"):
-        from . import effects as module  # the submodule, then its function of the same name
-        return getattr(module, name)
+        from . import meta_analysis
+        return getattr(meta_analysis, name)
     raise AttributeError(f"module 'jakderm' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 # The comparisons of jakderm.effects() (Python) computed in R, with metafor::escalc() for the
-# effect sizes (help: ?jakderm_effects). The pairing rules are those of jakderm/effects.py; the
+# effect sizes (help: ?jakderm_effects). The pairing rules are those of jakderm/meta_analysis.py; the
 # tests run both on the same packages and compare row by row.
 
 jakderm_measures <- c("RR", "OR", "RD")

@@ -318,7 +318,7 @@ def pool(effects: pd.DataFrame, by=POOL_BY, method: str = "REML") -> pd.DataFram
                    b=fit["b"], se=fit["se"], tau2=fit["tau2"], i2=fit["i2"], q=fit["q"], q_pval=fit["q_pval"],
                    counts_derived=bool(frame["counts_derived"].any()) if "counts_derived" in frame else False)
         rows.append(row)
-    out = pd.DataFrame(rows, columns=by + POOL_COLUMNS)
+    out = pd.DataFrame(rows, columns=by + [c for c in POOL_COLUMNS if c not in by])
     for col in by:
         if col in effects.columns:
             out[col] = out[col].astype(effects[col].dtype)
