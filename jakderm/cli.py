@@ -1,4 +1,4 @@
-"""`python -m jakderm <command>`: validate, format, diff, build."""
+"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, forest."""
 from __future__ import annotations
 
 import argparse
@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("path", nargs="?", default=".")
     g.add_argument("--check", action="store_true", help="only say whether it is stale (exit 1 if so)")
     g.set_defaults(run=_dictionary)
+    from .forest import add_parser as add_forest
+    add_forest(sub)
     args = parser.parse_args(argv)
     return args.run(args)
 

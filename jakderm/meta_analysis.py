@@ -26,8 +26,9 @@ MATCH = ["trial_id", "endpoint_id", "timepoint_weeks", "timepoint_text", "popula
 COLUMNS = ["trial_id", "endpoint_id", "timepoint_weeks", "population", "imputation", "subgroup", "arm_id",
            "control_arm_id", "drug_id", "dose", "dose_unit", "ai", "n1i", "ci", "n2i", "counts_derived", "measure",
            "yi", "vi", "estimate", "ci_lower", "ci_upper",
-           # Beyond the contract: the rows each figure comes from, to cite and to check them.
-           "outcome_id", "control_outcome_id"]
+           # Beyond the contract: whether the timepoint is the trial's primary one, and the rows each
+           # figure comes from, to cite and to check them.
+           "primary_timepoint", "outcome_id", "control_outcome_id"]
 POOL_BY = ("drug_id", "dose", "endpoint_id", "timepoint_weeks")
 POOL_COLUMNS = ["measure", "method", "k", "estimate", "ci_lower", "ci_upper", "b", "se", "tau2", "i2", "q", "q_pval",
                 "counts_derived"]
@@ -140,8 +141,12 @@ def effects(path: str | Path = ".", measure: str = "RR", tables: dict[str, pd.Da
     printed a percent and no count; `measure`; `yi`, `vi` exactly as
     `metafor::escalc(measure, ai=, n1i=, ci=, n2i=)` computes them with its default zero-cell
     handling (1/2 added to every cell of a comparison with a zero cell); `estimate`, `ci_lower`,
-    `ci_upper`: the measure and its 95% Wald interval, back-transformed for RR and OR; and, to
-    trace every figure, `outcome_id` and `control_outcome_id`.
+    `ci_upper`: the measure and its 95% Wald interval, back-transformed for RR and OR;
+    `primary_timepoint`, true where the timepoint is the trial's primary one; and, to trace every
+    figure, `outcome_id` and `control_outcome_id`.
+
+    An arm reported under several populations or imputations (NRI and OC) has a row for each:
+    choose one before pooling, or an arm counts twice.
 
     No row is guessed. Trials without a placebo or vehicle arm (single-arm studies, trials against
     an active comparator only) give no rows; an arm whose `analysed` is empty, or that has neither
@@ -168,6 +173,9 @@ def effects(path: str | Path = ".", measure: str = "RR", tables: dict[str, pd.Da
     out["yi"], out["vi"] = yi, vi
     out["estimate"] = back_transform(measure, yi)
     out["ci_lower"], out["ci_upper"] = back_transform(measure, yi - half), back_transform(measure, yi + half)
+    primary = tables["trials"].set_index("trial_id")["primary_timepoint_weeks"].astype("Int64")
+    out["primary_timepoint"] = (out["timepoint_weeks"] == out["trial_id"].map(primary).astype("Int64")).fillna(False)
+    out["primary_timepoint"] = out["primary_timepoint"].astype(bool)
     out["outcome_id"], out["control_outcome_id"] = p["outcome_id"], p["outcome_id_control"]
     # Types as the loader gives them, so that an empty result has them too.
     for col in ("trial_id", "endpoint_id", "subgroup", "arm_id", "control_arm_id", "drug_id", "measure",

@@ -59,6 +59,7 @@ def test_the_control_is_the_trials_placebo_or_vehicle_arm(tables):
     assert (row.drug_id, row.dose, row.dose_unit) == ("ruxolitinib", 1.5, "%")
     assert row.outcome_id == "synthetic-d/ruxolitinib-1-5pct/easi-75/w16"
     assert row.control_outcome_id == "synthetic-d/vehicle/easi-75/w16"
+    assert e.primary_timepoint.all()  # every synthetic trial's primary timepoint is week 16
 
 
 def test_no_row_without_a_control_without_figures_or_across_populations(tables):

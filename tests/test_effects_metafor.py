@@ -162,7 +162,8 @@ def test_r_jakderm_effects_gives_the_same_rows(sides):
             left = [None if pd.isna(v) else float(v) for v in ours[col]]
             right = [None if v is None else float(v) for v in theirs[col]]
             assert left == right, (where, col)
-        assert list(ours.counts_derived) == [bool(v) for v in theirs.counts_derived], where
+        for col in ("counts_derived", "primary_timepoint"):
+            assert list(ours[col]) == [bool(v) for v in theirs[col]], (where, col)
         for col in ("yi", "vi", "estimate", "ci_lower", "ci_upper"):
             np.testing.assert_allclose(ours[col].astype(float), theirs[col].astype(float), rtol=1e-9, atol=1e-9,
                                        err_msg=f"{where} {col}")

@@ -55,6 +55,7 @@ jakderm_effects <- function(path = ".", measure = "RR", tables = NULL) {
   } else {
     es <- metafor::escalc(measure, ai = pairs$events, n1i = pairs$total, ci = pairs$ci, n2i = pairs$n2i)
   }
+  primary <- tables$trials$primary_timepoint_weeks[match(pairs$trial_id, tables$trials$trial_id)]
   back <- if (measure %in% c("RR", "OR")) exp else identity
   z <- stats::qnorm(0.975)
   yi <- as.vector(es$yi)
@@ -66,7 +67,9 @@ jakderm_effects <- function(path = ".", measure = "RR", tables = NULL) {
     dose_unit = pairs$dose_unit, ai = as.integer(pairs$events), n1i = as.integer(pairs$total),
     ci = as.integer(pairs$ci), n2i = as.integer(pairs$n2i), counts_derived = pairs$derived | pairs$control_derived,
     measure = rep(measure, nrow(pairs)), yi = yi, vi = vi, estimate = back(yi), ci_lower = back(yi - z * sqrt(vi)),
-    ci_upper = back(yi + z * sqrt(vi)), outcome_id = pairs$outcome_id,
+    ci_upper = back(yi + z * sqrt(vi)),
+    primary_timepoint = !is.na(pairs$timepoint_weeks) & !is.na(primary) & pairs$timepoint_weeks == primary,
+    outcome_id = pairs$outcome_id,
     control_outcome_id = pairs$control_outcome_id, stringsAsFactors = FALSE)
   # Code-point order, as the Python side sorts, whatever the locale; empty cells first.
   ord <- order(out$trial_id, out$endpoint_id, out$timepoint_weeks, as.character(out$population),
