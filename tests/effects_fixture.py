@@ -110,6 +110,9 @@ def add_synthetic_trials(pkg: Pkg, trials=TRIALS) -> Pkg:
                               "url": "https://example.org/effects"}])
     for table in ("trials", "trial_sources", "arms", "outcomes"):
         pkg.add_rows(table, [row for t in trials for row in t[table]])
+    # A loader may refuse a package that does not validate: the fixtures must be valid data.
+    report = pkg.validate()
+    assert report.valid, [f"{f.file}:{f.line} {f.column} {f.rule}: {f.message}" for f in report.errors][:5]
     return pkg
 
 
