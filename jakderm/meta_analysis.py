@@ -108,9 +108,14 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     is "the" control is a judgement the data cannot make: those comparisons are left out, with a
     warning naming them."""
     o = arm_counts(tables)
-    # An empty key cell is a value here (both rows silent on the population), not a wildcard.
-    keys = o[MATCH].astype("string").fillna("\x00")
-    o = pd.concat([o.drop(columns=MATCH), keys], axis=1)
+    # An empty key cell is a value here (both rows silent on the population), not a wildcard:
+    # merge() pairs a missing key with a missing key, as its documentation states, in plain
+    # object columns (text, with NaN for empty).
+    for col in MATCH:
+        if col == "timepoint_weeks":
+            o[col] = o[col].astype("Float64").astype(float)
+        else:
+            o[col] = o[col].astype("string").astype(object).where(o[col].notna(), np.nan)
     control = o["role"].isin(CONTROL_ROLES)
     treated, ctrl = o[~control], o[control]
     pairs = treated.merge(ctrl[MATCH + ["arm_id", "outcome_id", "events", "total", "derived"]], on=MATCH,
@@ -123,7 +128,6 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                       f"with a figure for the same estimand ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})",
                       stacklevel=3)
     pairs = pairs[counts == 1]
-    pairs[MATCH] = pairs[MATCH].replace("\x00", pd.NA)
     return pairs.reset_index(drop=True)
 
 

@@ -41,7 +41,7 @@ def trial(trial_id: str, arms: list[dict], outcomes: list[tuple], design: str = 
             "source_id": SOURCE, "locator": "Table 1"})
     for arm, endpoint, weeks, responders, analysed, percent, population, imputation in outcomes:
         rows["outcomes"].append({
-            "outcome_id": f"{trial_id}/{arm}/{endpoint}/w{weeks}{'-' + population.lower() if population != 'FAS' else ''}",
+            "outcome_id": f"{trial_id}/{arm}/{endpoint}/w{weeks}{'-' + population.lower() if population not in ('FAS', '') else ''}",
             "arm_id": f"{trial_id}/{arm}", "endpoint_id": endpoint, "timepoint_weeks": str(weeks),
             "responders": str(responders), "analysed": str(analysed), "percent": str(percent),
             "population": population, "imputation": imputation, "source_id": SOURCE, "locator": "Table 2"})
@@ -91,8 +91,15 @@ TRIALS = [
                           {"name": "placebo", "role": "placebo", "n": 40}],
           [("abrocitinib-200mg", "easi-75", 16, "", "", "55.0", "FAS", "NRI"),
            ("placebo", "easi-75", 16, 4, 40, "10.0", "FAS", "NRI")]),
+    # Population and imputation not stated: an empty cell matches only an empty cell.
+    trial("synthetic-i", [{"name": "baricitinib-4mg", "role": "experimental", "drug": "baricitinib", "dose": "4",
+                           "n": 100}, {"name": "placebo", "role": "placebo", "n": 100}],
+          [("baricitinib-4mg", "iga-0-1", 16, 17, 100, "17.0", "", ""),
+           ("placebo", "iga-0-1", 16, 5, 100, "5.0", "", ""),
+           ("baricitinib-4mg", "easi-75", 16, 25, 100, "25.0", "", ""),
+           ("placebo", "easi-75", 16, 9, 100, "9.0", "ITT", "")]),
 ]
-# synthetic-b's zero cell, and the ITT row, as the tests refer to them.
+# The comparisons the trials above give, and no other.
 EXPECTED_ROWS = {  # (trial, arm, endpoint): (ai, n1i, ci, n2i, counts_derived)
     ("synthetic-a", "abrocitinib-100mg", "easi-75"): (40, 100, 10, 100, False),
     ("synthetic-a", "abrocitinib-200mg", "easi-75"): (60, 100, 10, 100, False),
@@ -101,6 +108,7 @@ EXPECTED_ROWS = {  # (trial, arm, endpoint): (ai, n1i, ci, n2i, counts_derived)
     ("synthetic-b", "abrocitinib-100mg", "iga-0-1"): (9, 50, 3, 50, False),
     ("synthetic-c", "abrocitinib-100mg", "easi-75"): (30, 80, 9, 40, False),
     ("synthetic-d", "ruxolitinib-1-5pct", "easi-75"): (31, 60, 5, 30, False),
+    ("synthetic-i", "baricitinib-4mg", "iga-0-1"): (17, 100, 5, 100, False),
 }
 
 

@@ -50,7 +50,7 @@ def test_one_row_per_comparison_with_counts_as_printed_or_derived(tables):
 def test_the_control_is_the_trials_placebo_or_vehicle_arm(tables):
     e = ours(tables)
     assert set(e.control_arm_id) == {"synthetic-a/placebo", "synthetic-b/placebo", "synthetic-c/placebo",
-                                     "synthetic-d/vehicle"}
+                                     "synthetic-d/vehicle", "synthetic-i/placebo"}
     assert (e.control_arm_id.str.split("/").str[0] == e.trial_id).all()
     row = e[e.arm_id == "synthetic-d/ruxolitinib-1-5pct"].iloc[0]
     assert (row.drug_id, row.dose, row.dose_unit) == ("ruxolitinib", 1.5, "%")
@@ -63,7 +63,8 @@ def test_no_row_without_a_control_without_figures_or_across_populations(tables):
     e = ours(tables)
     assert not set(e.trial_id) & {"synthetic-e", "synthetic-f"}  # active comparator only; analysed missing
     assert e[(e.arm_id == "synthetic-a/abrocitinib-200mg") & (e.endpoint_id == "iga-0-1")].empty  # ITT vs FAS
-    assert set(e.population.astype(str)) == {"FAS"}
+    assert set(e.population.dropna().astype(str)) == {"FAS"}
+    assert e.subgroup.isna().all()  # empty in every synthetic row, and empty it stays
 
 
 @pytest.mark.parametrize("measure", ["RR", "OR", "RD"])
@@ -139,13 +140,14 @@ def test_pool_columns_groups_and_derived_flag(tables):
     e = ours(tables)
     p = jakderm.pool(e)
     assert list(p.columns) == ["drug_id", "dose", "endpoint_id", "timepoint_weeks"] + POOL_COLUMNS
-    assert len(p) == 4 and p.k.sum() == len(e)
+    assert len(p) == 5 and p.k.sum() == len(e)
     assert p.set_index(["drug_id", "dose", "endpoint_id"]).loc[("abrocitinib", 100.0, "iga-0-1"), "counts_derived"]
     by_drug = jakderm.pool(e, by="drug_id")
-    assert dict(zip(by_drug.drug_id, by_drug.k)) == {"abrocitinib": 6, "ruxolitinib": 1}
+    assert dict(zip(by_drug.drug_id, by_drug.k)) == {"abrocitinib": 6, "baricitinib": 1, "ruxolitinib": 1}
     # Rows of two measures are never pooled together.
     both = jakderm.pool(pd.concat([e, ours(tables, "OR")]), by=["drug_id"])
     assert sorted(zip(both.drug_id, both.measure, both.k)) == [("abrocitinib", "OR", 6), ("abrocitinib", "RR", 6),
+                                                               ("baricitinib", "OR", 1), ("baricitinib", "RR", 1),
                                                                ("ruxolitinib", "OR", 1), ("ruxolitinib", "RR", 1)]
 
 
@@ -216,3 +218,12 @@ def test_on_the_curated_data_every_row_traces_to_its_outcome_rows(measure):
     assert np.isfinite(e.yi).all() and (e.vi > 0).all()
     p = jakderm.pool(e)
     assert p.k.sum() == len(e)
+
+
+
+def test_an_empty_population_matches_only_an_empty_population(tables):
+    e = ours(tables)
+    mine = e[e.trial_id == "synthetic-i"]
+    assert list(mine.endpoint_id) == ["iga-0-1"]  # EASI-75: empty against ITT, not comparable
+    row = mine.iloc[0]
+    assert pd.isna(row.population) and pd.isna(row.imputation) and pd.isna(row.subgroup)
