@@ -137,8 +137,9 @@ def layout(e: pd.DataFrame, tables: dict, method: str, show_week: bool = False) 
             trial = str(acronym) if not pd.isna(acronym) else r.trial_id
             mark = {side: "" if printed[outcome] else "*" for side, outcome in
                     (("arm", r.outcome_id), ("control", r.control_outcome_id))}
-            rows.append({"kind": "study", "trial": trial + (f" (wk {r.timepoint_weeks})" if show_week else ""),
-                         "arm": clip(str(arm_label) if not pd.isna(arm_label) else r.arm_id.split("/")[-1]),
+            # clipped so that the label columns never run into the counts beside them
+            rows.append({"kind": "study", "trial": clip(trial, 15) + (f" (wk {r.timepoint_weeks})" if show_week else ""),
+                         "arm": clip(str(arm_label) if not pd.isna(arm_label) else r.arm_id.split("/")[-1], 22),
                          "arm_counts": f"{r.ai}{mark['arm']}/{r.n1i}",
                          "control_counts": f"{r.ci}{mark['control']}/{r.n2i}", "estimate": r.estimate,
                          "lower": r.ci_lower, "upper": r.ci_upper, "weight": 1 / r.vi})

@@ -124,6 +124,14 @@ def add_synthetic_trials(pkg: Pkg, trials=TRIALS) -> Pkg:
     return pkg
 
 
+def without_curated_outcomes(pkg: Pkg) -> Pkg:
+    """The package with no curated outcome rows: for commands that read every comparison of a
+    package (the forest plot), so that what they draw is the synthetic trials' alone."""
+    header, _ = pkg.read("outcomes")
+    pkg.write("outcomes", header, [])
+    return pkg
+
+
 def synthetic_ids(frame, column: str = "trial_id"):
     return frame[frame[column].astype(str).str.startswith("synthetic-")].reset_index(drop=True)
 
