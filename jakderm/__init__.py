@@ -5,11 +5,14 @@ validator can read files while pandas imports (see validation.py).
 """
 __version__ = "0.1.0"
 
-__all__ = ["load", "analysis_table", "__version__"]
+__all__ = ["load", "analysis_table", "schema", "__version__"]
 
 
 def __getattr__(name):
     if name in ("load", "analysis_table"):
         from . import loader
         return getattr(loader, name)
+    if name == "schema":  # Pandera imports only for those who ask for a schema
+        from .pandera_schemas import schema
+        return schema
     raise AttributeError(f"module 'jakderm' has no attribute {name!r}")
