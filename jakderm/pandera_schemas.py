@@ -91,10 +91,12 @@ def _split_rules(res: Resource) -> tuple[list[Rule], list[Rule]]:
             [r for r in mine if not _reads_only_the_frame(r, res.fields)])
 
 
-def _rule_check(rule: Rule, table: str) -> pa.Check:
-    """The rule as a dataframe check whose failures are cells of the rule's column: Pandera then
-    reports the row (index) and the column with its value. A row whose rule_exception names the
-    rule passes: its source breaks the rule, and validate.py reports it as a warning."""
+def _rule_check(rule: Rule, table: str, key: list[str]) -> pa.Check:
+    """The rule as a dataframe check that fails cells: the rule's column and the row's key on each
+    row that breaks it. Pandera then reports the row's index with {key..., column: value} (it
+    leaves out a missing value, so the key is what still names the row then), and the check's
+    message starts with the column. A row whose rule_exception names the rule passes: its source
+    breaks the rule, and validate.py reports it as a warning."""
     def check(frame: pd.DataFrame) -> pd.DataFrame:
         work = frame.copy(deep=False)
         for column, compute in FROM_THE_FRAME.items():
@@ -107,7 +109,9 @@ def _rule_check(rule: Rule, table: str) -> pa.Check:
         if EXCEPTION_COLUMN in frame:
             holds |= (frame[EXCEPTION_COLUMN].astype("string") == rule.name).fillna(False).to_numpy(dtype=bool)
         out = pd.DataFrame(True, index=frame.index, columns=frame.columns)
-        out[rule.column] = holds
+        for column in [*key, rule.column]:
+            if column in out:
+                out[column] = holds
         return out
 
     return pa.Check(check, name=rule.name, error=f"{rule.column}: {rule.hint}", ignore_na=False)
@@ -192,7 +196,7 @@ def schema(table: str, path: str | Path = ".") -> pa.DataFrameSchema:
     columns = {f.name: _column(f) for f in res.fields}
     return pa.DataFrameSchema(
         columns,
-        checks=[_rule_check(r, table) for r in single],
+        checks=[_rule_check(r, table, list(res.primary_key)) for r in single],
         unique=list(res.primary_key) or None,
         strict=False,
         name=table,
