@@ -5,7 +5,7 @@ validator can read files while pandas imports (see validation.py).
 """
 __version__ = "0.1.0"
 
-__all__ = ["load", "analysis_table", "schema", "__version__"]
+__all__ = ["__version__", "analysis_table", "load", "schema"]
 
 
 def __getattr__(name):

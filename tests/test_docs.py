@@ -43,13 +43,14 @@ def test_readme_has_a_pandas_and_an_r_example():
     assert {m["lang"] for m in examples()} == {"pandas", "r"}
 
 
-@pytest.mark.parametrize("lang", ["pandas", "r"])
-def test_readme_example_prints_what_the_readme_shows(lang):
+@pytest.mark.parametrize("i", range(len(examples())), ids=[f"{m['lang']}-{i}" for i, m in enumerate(examples())])
+def test_readme_example_prints_what_the_readme_shows(i):
+    match = examples()[i]
+    lang = match["lang"]
     if lang == "r" and not shutil.which("Rscript"):
         if os.environ.get("JAKDERM_REQUIRE_R") == "1":
             pytest.fail("Rscript is required (JAKDERM_REQUIRE_R=1) but not installed")
         pytest.skip("Rscript not installed")
-    match = next(m for m in examples() if m["lang"] == lang)
     assert run_example(lang, match["code"]) == match["output"], \
         "the README's output is stale: run `python tests/test_docs.py --update`"
 

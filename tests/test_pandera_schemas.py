@@ -13,13 +13,13 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 import pytest
+from pkgtools import ROOT
 
 import jakderm
 from jakderm import rules
+from jakderm.descriptor import Field
 from jakderm.pandera_schemas import FROM_THE_FRAME, frame_rules, whole_value
 from jakderm.typed import pandas_dtype
-from jakderm.descriptor import Field
-from pkgtools import ROOT
 
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 TABLE_SCHEMAS = {r["name"]: json.loads((ROOT / r["schema"]).read_text(encoding="utf-8"))
