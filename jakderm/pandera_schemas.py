@@ -37,27 +37,30 @@ from .typed import pandas_dtype
 EXCEPTION_COLUMN = "rule_exception"
 
 
-def _printed_decimals(frame: pd.DataFrame, table: str) -> pd.Series:
+def _printed_decimals(frame: pd.DataFrame, table: str) -> pd.Series | None:
     """The decimals each percent shows. A float keeps no printed precision ("8.40" loads as 8.4),
-    so this is the shortest form of the value: never more decimals than were printed, hence a
+    so this is the fewest decimals that give the value: never more than were printed, hence a
     tolerance never tighter than the validator's, which reads the CSV text."""
-    values = frame["percent"].astype("Float64")
-    out = np.zeros(len(values))
-    for i, v in enumerate(values.to_numpy(dtype=float, na_value=np.nan)):
-        if not np.isnan(v):
-            text = np.format_float_positional(v, trim="-")
-            out[i] = len(text) - text.index(".") - 1 if "." in text else 0
-    return pd.Series(out, index=frame.index)
+    if "percent" not in frame:
+        return None
+    values = frame["percent"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    decimals = np.full(len(values), 6.0)
+    for d in range(5, -1, -1):  # the fewest decimals wins: count down, overwriting
+        decimals[np.abs(np.round(values, d) - values) < 1e-9] = d
+    return pd.Series(decimals, index=frame.index)
 
 
-def _estimand_repeat(frame: pd.DataFrame, table: str) -> pd.Series:
+def _estimand_repeat(frame: pd.DataFrame, table: str) -> pd.Series | None:
     """Rows whose estimand (rules.ESTIMAND_KEYS) an earlier row of the frame already gives."""
+    if table not in ESTIMAND_KEYS:
+        return None
     return frame[ESTIMAND_KEYS[table]].duplicated(keep="first")
 
 
-# Columns a rule may read that are not fields but can be computed from the frame alone. Every
-# other column starting with "_" is joined from another table (joins.py), so its rules are left out.
-FROM_THE_FRAME: dict[str, Callable[[pd.DataFrame, str], pd.Series]] = {
+# Columns a rule may read that are not fields but can be computed from the frame alone (None
+# where the table has no use for them). Every other column starting with "_" is joined from
+# another table (joins.py), so the rules reading one are left out.
+FROM_THE_FRAME: dict[str, Callable[[pd.DataFrame, str], pd.Series | None]] = {
     "_percent_decimals": _printed_decimals,
     "_estimand_repeat": _estimand_repeat,
 }
@@ -100,11 +103,9 @@ def _rule_check(rule: Rule, table: str, key: list[str]) -> pa.Check:
     def check(frame: pd.DataFrame) -> pd.DataFrame:
         work = frame.copy(deep=False)
         for column, compute in FROM_THE_FRAME.items():
-            if column not in work:
-                try:
-                    work[column] = compute(work, table)
-                except KeyError:
-                    continue  # columns this table does not have: no rule of it reads this one
+            derived = compute(frame, table)
+            if derived is not None:
+                work[column] = derived
         holds = rule.holds(work).to_numpy(dtype=bool, copy=True)
         if EXCEPTION_COLUMN in frame:
             holds |= (frame[EXCEPTION_COLUMN].astype("string") == rule.name).fillna(False).to_numpy(dtype=bool)

@@ -13,13 +13,13 @@ import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
 import pytest
-from pkgtools import ROOT
 
 import jakderm
 from jakderm import rules
 from jakderm.descriptor import Field
 from jakderm.pandera_schemas import FROM_THE_FRAME, frame_rules, whole_value
 from jakderm.typed import pandas_dtype
+from pkgtools import ROOT
 
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 TABLE_SCHEMAS = {r["name"]: json.loads((ROOT / r["schema"]).read_text(encoding="utf-8"))
@@ -149,10 +149,9 @@ def test_the_rules_left_out_are_exactly_those_that_read_other_tables(loaded):
     for table in TABLES:
         frame = loaded[table].copy()
         for column, compute in FROM_THE_FRAME.items():
-            try:
-                frame[column] = compute(frame, table)
-            except KeyError:
-                pass
+            derived = compute(frame, table)
+            if derived is not None:
+                frame[column] = derived
         single, left_out = frame_rules(table, ROOT)
         for r in single:
             r.holds(frame)  # runs
@@ -342,6 +341,13 @@ def test_a_constraint_without_a_counterpart_is_an_error_not_dropped(tmp_path):
     root = package_with(tmp_path, "arms", "dose", {"exclusiveMinimum": 0})
     with pytest.raises(ValueError, match=r"'dose'.*'exclusiveMinimum'"):
         jakderm.schema("arms", root)
+
+
+def test_printed_decimals_are_the_fewest_that_give_the_value():
+    from jakderm.pandera_schemas import _printed_decimals
+    frame = pd.DataFrame({"percent": pd.array([8.4, 8.0, 33.33, 12.125, None, 0.05], dtype="Float64")})
+    assert list(_printed_decimals(frame, "outcomes")) == [1, 0, 2, 3, 6, 2]
+    assert _printed_decimals(pd.DataFrame({"x": [1]}), "arms") is None
 
 
 def test_whole_value_pattern():
