@@ -6,7 +6,7 @@ validation.py).
 """
 __version__ = "0.1.0"
 
-__all__ = ["load", "analysis_table", "effects", "pool", "__version__"]
+__all__ = ["__version__", "analysis_table", "effects", "load", "pool", "schema"]
 
 
 def __getattr__(name):
@@ -16,4 +16,7 @@ def __getattr__(name):
     if name in ("effects", "pool"):
         from . import meta_analysis
         return getattr(meta_analysis, name)
+    if name == "schema":  # Pandera imports only for those who ask for a schema
+        from .pandera_schemas import schema
+        return schema
     raise AttributeError(f"module 'jakderm' has no attribute {name!r}")

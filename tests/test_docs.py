@@ -47,14 +47,15 @@ def test_readme_has_a_pandas_and_an_r_example():
     assert {m["lang"] for m in examples()} == {"pandas", "r"}
 
 
-@pytest.mark.parametrize("index", range(len(examples())))
-def test_readme_example_prints_what_the_readme_shows(index):
-    match = examples()[index]
-    if match["lang"] == "r" and not shutil.which("Rscript"):
+@pytest.mark.parametrize("i", range(len(examples())), ids=[f"{m['lang']}-{i}" for i, m in enumerate(examples())])
+def test_readme_example_prints_what_the_readme_shows(i):
+    match = examples()[i]
+    lang = match["lang"]
+    if lang == "r" and not shutil.which("Rscript"):
         if os.environ.get("JAKDERM_REQUIRE_R") == "1":
             pytest.fail("Rscript is required (JAKDERM_REQUIRE_R=1) but not installed")
         pytest.skip("Rscript not installed")
-    assert run_example(match["lang"], match["code"]) == match["output"], \
+    assert run_example(lang, match["code"]) == match["output"], \
         "the README's output is stale: run `python tests/test_docs.py --update`"
 
 
