@@ -24,7 +24,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .descriptor import Resource
+from .files import Unreadable, describe, open_regular, read_bytes
 from .report import Report
+
+# Python's csv module refuses a field over 131,072 characters, which would end the reading of a
+# file at a long (but valid) cell; the limit a cell must keep is a spreadsheet's, checked as a
+# finding (schema_checks.MAX_CELL).
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 # The type of every cell as read. (large_string would spare pandas a cast of the offsets of its
@@ -34,7 +40,7 @@ TEXT = pa.string()
 # Findings after which a table was read incompletely or not at all: load() and build() refuse
 # to hand out such a table rather than silently miss rows or columns.
 READ_INCOMPLETE = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
-                   "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate"}
+                   "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate", "delimiter"}
 
 
 @dataclass
@@ -101,9 +107,26 @@ class TextTable:
                 return pc.cast(pc.if_else(empty, pa.scalar(None, values.type), values), target), None
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 ok = pc.fill_null(pc.match_substring_regex(values, NUMBER_PATTERNS[integer]), False)
+                if integer:
+                    ok = pa.array(_within_int64(values, ok.to_numpy(zero_copy_only=False)))
                 malformed = pc.and_(pc.invert(ok), pc.invert(empty)).to_numpy(zero_copy_only=False)
                 return pc.cast(pc.if_else(ok, values, pa.scalar(None, values.type)), target), malformed
         return self.view(("numbers", name, integer), cast)
+
+
+def _within_int64(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
+    """`shaped` (cells written as integers) without those beyond a 64-bit integer, which no
+    typed reader (pandas, R, SQLite, Parquet) holds: they would be rounded or wrapped silently."""
+    ok = shaped.copy()
+    lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(shaped & (lengths > 18)):
+        try:
+            n = int(values[int(i)].as_py())
+        except ValueError:  # more digits than Python converts: far out of range
+            ok[i] = False
+            continue
+        ok[i] = -(1 << 63) <= n < (1 << 63)
+    return ok
 
 
 # The lexical forms of Table Schema integer and number (RE2 syntax, as pyarrow uses).
@@ -136,10 +159,13 @@ def _line_of_offset(data: bytes, offset: int) -> int:
 def _map(path: Path):
     """The file's bytes, memory-mapped: scanned in place, never copied into fresh memory (which
     costs more than the scan at a hundred megabytes). An empty file is b''."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
+    fd = open_regular(path)  # a FIFO or a directory is refused here, never waited on
+    try:
+        if os.fstat(fd).st_size == 0:
             return b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
 def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable | None:
@@ -151,8 +177,10 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         report.add(shown, None, None, None, "file-missing",
                    f"the file of resource {resource.name!r} is missing (datapackage.json names it)")
         return None
-    except (OSError, ValueError) as exc:
-        report.add(shown, None, None, None, "file-unreadable", f"cannot be read: {getattr(exc, 'strerror', exc)}")
+    except (Unreadable, OSError, ValueError) as exc:
+        report.add(shown, None, None, None, "file-unreadable",
+                   f"the file of resource {resource.name!r} cannot be read: it {describe(exc)}"
+                   if isinstance(exc, Unreadable) else f"cannot be read: {describe(exc)}")
         return None
     if not data or (data[:1024].isspace() and data[:].isspace()):
         report.add(shown, 1 if data else None, None, None, "empty-file",
@@ -182,6 +210,10 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         header = next(csv.reader([data[:header_end].decode("utf-8")]))
     except UnicodeDecodeError as exc:
         report.add(shown, 1, None, None, "encoding", f"bytes that are not UTF-8 in the header ({exc.reason})")
+        return None
+    delimiter = wrong_delimiter(header, resource.field_names)
+    if delimiter:
+        report.add(shown, 1, None, None, "delimiter", delimiter_message(delimiter))
         return None
     positions = _check_header(resource, header, shown, report)
     # The fast reader is trusted only on text it cannot misread: an even number of quotes on every
@@ -223,7 +255,7 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
 
 def _normalised_bytes(path: Path) -> bytes:
     """The file again, as the slow reader wants it (no BOM, LF line ends, a final newline)."""
-    data = path.read_bytes()
+    data = read_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -286,6 +318,27 @@ def _check_header(resource: Resource, header: list[str], shown: str, report: Rep
                    f"columns must be in the order of {resource.schema_path}: {','.join(expected)} "
                    "(python -m jakderm format fixes it)")
     return positions
+
+
+DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def wrong_delimiter(header: list[str], expected: list[str]) -> str | None:
+    """The delimiter a spreadsheet saved the file with, when it is not a comma: a header that is
+    one cell holding the expected column names joined by ';' (a European locale's "CSV") or a tab."""
+    if len(header) != 1 or not header[0]:
+        return None
+    for delimiter in DELIMITERS:
+        names = header[0].split(delimiter)
+        if len(names) > 1 and len(set(names) & set(expected)) >= min(2, len(expected)):
+            return delimiter
+    return None
+
+
+def delimiter_message(delimiter: str) -> str:
+    return (f"the file is separated by {DELIMITERS[delimiter]}, not commas (a spreadsheet's export in another "
+            "locale or format?): save it as CSV with commas as separators (in LibreOffice: Save As, Text CSV, "
+            "field delimiter ','); the file was not read further")
 
 
 def _closest(name: str, options: list[str]) -> str | None:
