@@ -219,13 +219,11 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     # The fast reader is trusted only on text it cannot misread: an even number of quotes on every
     # line (an odd number is a quote left open, which the slow reader follows across lines to say
     # where), and no blank line (which it reads as a row of empty cells: see _fast_parse).
-    quoted_lines, line_ends = _quoted_lines(data, header_end + 1) if data.find(b'"') != -1 else ([], None)
-    suspicious = any(line.count(b'"') % 2 for _, line in quoted_lines)
+    ends_at, odd = _line_index(data, header_end + 1) if data.find(b'"') != -1 else (None, False)
     # Without quotes a line is a row; with them, a row count short of the line count is a
     # quote swallowing lines, so the lines are counted.
-    physical_rows = line_ends - 1 if line_ends is not None else None
-    if not suspicious:
-        del data  # the fast reader reads the file itself
+    physical_rows = len(ends_at) - 1 if ends_at is not None else None
+    if not odd:
         raw_cols = _fast_parse(path, len(header), physical_rows)
         if raw_cols is None:
             data = _normalised_bytes(path)
@@ -235,8 +233,14 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         data = data[:]
     if raw_cols is not None:
         lines = np.arange(2, 2 + (len(raw_cols[0]) if raw_cols else 0), dtype=np.int64)
-        for line_no, line in quoted_lines:
-            _check_line_quoting(line.decode("utf-8"), line_no, shown, report)
+        if ends_at is not None and len(raw_cols) and len(lines):
+            # A row whose length differs from its canonical form's has quotes it need not have:
+            # only those lines are read again, in Python, to say so.
+            physical = ends_at[1:len(lines) + 1] - ends_at[:len(lines)] - 1
+            for r in np.flatnonzero(physical != _canonical_lengths(raw_cols)):
+                line = bytes(data[int(ends_at[r]) + 1:int(ends_at[r + 1])])
+                _check_line_quoting(line.decode("utf-8"), int(r) + 2, shown, report)
+        del data
     else:
         try:
             body = data[header_end + 1:].decode("utf-8")
@@ -265,9 +269,9 @@ def _normalised_bytes(path: Path) -> bytes:
 WINDOW = 1 << 23  # bytes scanned at a time for line ends and quotes: temporaries stay small
 
 
-def _quoted_lines(data, start: int) -> tuple[list[tuple[int, bytes]], int]:
-    """(file line, bytes) of each line after the header holding a quote character, and the
-    number of line ends in the file; found with numpy, window by window, so a million-line file
+def _line_index(data, start: int) -> tuple[np.ndarray, bool]:
+    """The offset of every line end in the file, and whether a line after the header holds an
+    odd number of quote characters; found with numpy, window by window, so a million-line file
     is neither split into a million Python objects nor copied."""
     raw = np.frombuffer(data, np.uint8)
     ends, quotes = [], []
@@ -277,11 +281,30 @@ def _quoted_lines(data, start: int) -> tuple[list[tuple[int, bytes]], int]:
         quotes.append(np.flatnonzero(window == 0x22) + lo)
     ends_at, quotes_at = np.concatenate(ends), np.concatenate(quotes)
     quotes_at = quotes_at[quotes_at >= start]
-    out = []
-    for k in np.unique(np.searchsorted(ends_at, quotes_at)):
-        begin = int(ends_at[k - 1]) + 1 if k else 0
-        out.append((int(k) + 1, bytes(data[begin:int(ends_at[k])])))
-    return out, len(ends_at)
+    per_line = np.bincount(np.searchsorted(ends_at, quotes_at), minlength=len(ends_at) + 1)
+    return ends_at, bool((per_line % 2).any())
+
+
+def _canonical_lengths(columns: list[pa.Array]) -> np.ndarray:
+    """The byte length of each row written in the canonical form (csv.writer's minimal quoting:
+    a cell holding a comma or a quote is quoted, its quotes doubled), from the parsed cells with
+    numpy alone (no pyarrow compute in the reading thread: see _fast_parse)."""
+    n = len(columns[0])
+    total = np.full(n, len(columns) - 1, np.int64)
+    for col in columns:
+        offsets = _offsets(col).astype(np.int64)
+        rel = offsets - offsets[0]
+        total += rel[1:] - rel[:-1]
+        if rel[-1] == 0:
+            continue
+        buf = np.frombuffer(col.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+        quotes, commas = np.flatnonzero(buf == 0x22), np.flatnonzero(buf == 0x2C)
+        if not len(quotes) and not len(commas):
+            continue
+        n_quotes = np.bincount(np.searchsorted(rel, quotes, side="right") - 1, minlength=n)[:n]
+        n_commas = np.bincount(np.searchsorted(rel, commas, side="right") - 1, minlength=n)[:n]
+        total += n_quotes + 2 * ((n_quotes > 0) | (n_commas > 0))
+    return total
 
 
 def _check_line_quoting(line: str, line_no: int, shown: str, report: Report) -> None:

@@ -29,7 +29,7 @@ from .report import Report
 # (quoting, line ends, BOM, order) change no value and are left to the validator.
 READ_PROBLEMS = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
                  "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-unknown",
-                 "column-duplicate", "descriptor"}
+                 "column-duplicate", "descriptor", "delimiter"}
 
 
 class GitError(Exception):

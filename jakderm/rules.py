@@ -31,6 +31,9 @@ class Rule:
     # What a contributor needs to mend one failing row (the value the counts give, the line of
     # the row it clashes with): (frame, row index, file line of each row) -> text after the hint.
     detail: Callable[[pd.DataFrame, int, object], str] | None = None
+    # Other columns of the row the rule reads: where one of them holds a cell the schema layer
+    # reported (read as missing), the rule's failure is that cell's follow-on, not reported.
+    reads: tuple[str, ...] = ()
 
 
 def _b(series) -> pd.Series:
@@ -134,10 +137,10 @@ RULES: list[Rule] = [
          lambda d: _b((d._design != RANDOMIZED) | (d.timepoint_weeks <= d._period))),
     Rule("timepoint-stated", "outcomes", "timepoint_weeks",
          "give timepoint_weeks, or timepoint_text where the source gives no week",
-         lambda d: _b(_present(d.timepoint_weeks) | _present(d.timepoint_text))),
+         lambda d: _b(_present(d.timepoint_weeks) | _present(d.timepoint_text)), reads=("timepoint_text",)),
     Rule("outcome-has-result", "outcomes", "responders",
          "an outcome row gives responders or percent (or both)",
-         lambda d: _b(_present(d.responders) | _present(d.percent))),
+         lambda d: _b(_present(d.responders) | _present(d.percent)), reads=("percent",)),
     Rule("one-figure-per-estimand", "outcomes", "arm_id",
          "another row already gives a figure for this arm, endpoint, timepoint (weeks and text), subgroup, "
          "population and imputation: keep one, or tell them apart",
@@ -158,7 +161,7 @@ RULES: list[Rule] = [
          _percent_detail("participants_with_event", "participants_at_risk")),
     Rule("ae-has-result", "adverse_events", "participants_with_event",
          "an adverse-event row gives participants_with_event or percent (or both)",
-         lambda d: _b(_present(d.participants_with_event) | _present(d.percent))),
+         lambda d: _b(_present(d.participants_with_event) | _present(d.percent)), reads=("percent",)),
     Rule("one-figure-per-estimand", "adverse_events", "arm_id",
          "another row already counts this arm, term, period (weeks and text) and subgroup: keep one",
          lambda d: ~d._estimand_repeat.astype(bool), _estimand_detail),

@@ -196,6 +196,10 @@ def _report_failures(table: TextTable, frame, failures, report: Report) -> None:
     for (name, column), fails in sorted(failures.items()):
         rule = by_key[(name, column)]
         broken[name] = fails if name not in broken else (broken[name] | fails)
+        for read in (column, *rule.reads):
+            reported = table.bad.get(read)
+            if reported is not None:  # a cell the rule reads was reported: no second error for it
+                fails = fails & ~reported
         excepted = fails & has_exception & (exceptions == name).to_numpy(bool) if exceptions is not None \
             else np.zeros(len(fails), bool)
         col = table.positions.get(column)

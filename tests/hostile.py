@@ -27,6 +27,7 @@ class Outcome:
     exit: int = 1
     also: tuple[Expect, ...] = ()  # other findings the same run must still report
     secret: str | None = None  # text that must appear nowhere in the output
+    one_cell: bool = True  # no other finding at the same line and column
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,17 @@ MANGLED.append(Hostile("200 KB cell with commas and quotes", "mangled", _huge_ce
 
 # --- 2. formula injection (the OWASP list) -------------------------------------------------------
 
+def _carriage_return(pkg):
+    """A formula after a carriage return inside a quoted cell: the CR never reaches a cell (it is a
+    line break to every reader), so the row is reported as broken across lines."""
+    line = pkg.set("outcomes", PBO_EASI, "note", "XCRX=1+1")
+    f = pkg.path("outcomes")
+    f.write_bytes(f.read_bytes().replace(b"XCRX=1+1", b'"\r=1+1"'))
+    return Outcome(Expect(OUT, line, None, "line-break-in-cell"), one_cell=False)
+
+
 FORMULAS = [
+    Hostile("formula after a carriage return", "formula", _carriage_return),
     _cell("formula", "outcomes", PBO_EASI, "note", "\t=cmd|' /C calc'!A0", "formula-injection", "formula after a tab"),
     _cell("formula", "outcomes", PBO_EASI, "note", "   =1+1", "formula-injection", "formula after spaces"),
     _cell("formula", "outcomes", PBO_EASI, "note", "\tplain text", "formula-injection", "leading tab"),
