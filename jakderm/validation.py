@@ -151,8 +151,10 @@ def _check_descriptor_with_frictionless(descriptor: dict, report: Report) -> Non
     # An entry our own reading reported already (resources[3] has no name) is not reported twice.
     ours = {m.group(1) for f in report.findings if f.file == "datapackage.json"
             for m in re.finditer(r"resources\[(\d+)\]", f.message)}
+    paths = {f.value for f in report.findings if f.file == "datapackage.json" and f.column in ("path", "schema")
+             and f.value}
     for err in errors:
-        if any(re.search(rf"resources/{i}\b", err.message) for i in ours):
+        if any(re.search(rf"resources/{i}\b", err.message) for i in ours) or any(p in err.message for p in paths):
             continue
         report.add("datapackage.json", None, None, None, "descriptor", f"not a valid Data Package: {err.message}")
 

@@ -71,7 +71,10 @@ def test_hostile_input_gives_its_one_finding(tmp_path, case):
         located = [e for e in errors if _matches(e, outcome.expect)]
         assert len(located) == 1, json.dumps(errors, indent=1)[:3000]
         assert located[0]["message"]
-        if outcome.expect.line is not None and outcome.one_cell:
+        if outcome.expect.line is None:  # a file-level finding: that file has no other of that rule
+            same = [e for e in errors if (e["file"], e["rule"]) == (outcome.expect.file, outcome.expect.rule)]
+            assert len(same) == 1, json.dumps(same, indent=1)
+        elif outcome.one_cell:
             same_cell = [e for e in errors if (e["file"], e["line"], e["column"]) ==
                          (outcome.expect.file, outcome.expect.line, outcome.expect.column)]
             assert len(same_cell) == 1, f"one cell, one finding: {same_cell}"
@@ -431,3 +434,25 @@ def test_diff_ref_that_looks_like_an_option_is_a_ref(repo, tmp_path):
     out = subprocess.run([sys.executable, "-m", "jakderm", "diff", "--", "--output=" + str(tmp_path / "x"), "HEAD",
                           "--repo", str(repo.root)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode != 0 and not (tmp_path / "x").exists()
+
+
+def test_unreadable_file_is_a_finding_of_that_file(pkg, monkeypatch):
+    """(The catalogue's case needs a non-root user; here the refusal is simulated, so it runs
+    everywhere.)"""
+    import errno
+
+    from jakderm import files
+    from pkgtools import has, show
+    real_open = files.os.open
+    target = str(pkg.path("arms"))
+
+    def denied(path, *args, **kwargs):
+        if str(path) == target:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(files.os, "open", denied)
+    report = pkg.validate()
+    assert has(report, "file-unreadable", "data/arms.csv"), show(report)
+    finding = next(f for f in report.errors if f.rule == "file-unreadable")
+    assert "Permission denied" in finding.message
+    assert report.summary["rows"]["outcomes"] > 0  # the other tables are still read and checked
