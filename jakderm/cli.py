@@ -1,4 +1,4 @@
-"""`python -m jakderm <command>`: validate, format, diff, build."""
+"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, scaffold."""
 from __future__ import annotations
 
 import argparse
@@ -54,8 +54,18 @@ def _positive(text: str) -> int:
     return n
 
 
+def _scaffold(args) -> int:
+    from .scaffold import run
+
+    return run(args.nct_id, args.from_file, args.out, args.merge, path=args.path, trial_id=args.trial_id,
+               read_via=args.read_via)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="python -m jakderm", description="Tools for the jak-derm-data package.")
+    parser.add_argument("--version", action="version", version=f"jakderm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="validate the package, changing no file")
     v.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
@@ -83,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("path", nargs="?", default=".")
     g.add_argument("--check", action="store_true", help="only say whether it is stale (exit 1 if so)")
     g.set_defaults(run=_dictionary)
+    s = sub.add_parser("scaffold", help="draft a trial's rows from its ClinicalTrials.gov record (API v2)")
+    s.add_argument("nct_id", metavar="NCT_ID", help="the registry id, NCT followed by 8 digits")
+    s.add_argument("--from-file", metavar="RECORD.json", help="read the API v2 record from a file instead of the registry")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", help="write the drafted rows, one CSV per table, into a new folder")
+    where.add_argument("--merge", action="store_true", help="add the drafted rows to the package (never changes a row)")
+    s.add_argument("--path", default=".", help="the package directory (default: .)")
+    s.add_argument("--trial-id", help="the trial's id (default: the record's acronym, else the NCT id)")
+    s.add_argument("--read-via", default="", help="the copy of the record read, when not the registry itself (sources.read_via)")
+    s.set_defaults(run=_scaffold)
     args = parser.parse_args(argv)
     return args.run(args)
 

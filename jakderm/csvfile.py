@@ -4,7 +4,7 @@ Every cell is read as a string first, so that a bad value can be reported at its
 instead of stopping a typed reader. pyarrow parses clean files fast; when it cannot (a row with
 too many cells, a stray quote), Python's csv module reads the file again to say where.
 
-Canonical form (DATA-MODEL.md): UTF-8 without BOM, LF line ends, a header row, one physical line
+Canonical form (docs/data-model.md): UTF-8 without BOM, LF line ends, a header row, one physical line
 per row (no line break inside a cell), minimal quoting, a final newline, rows in primary-key
 order. Line numbers count as a spreadsheet does: the header is line 1.
 """

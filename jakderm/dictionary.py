@@ -55,7 +55,7 @@ def render(root: Path | str = ".") -> str:
            "to a row is empty too, as its description says.", "",
            "## Tables", ""]
     for name, res in package.resources.items():
-        out.append(f"- [`{name}`](#{name.replace('_', '-')}) — {res.descriptor.get('description', '')}")
+        out.append(f"- [`{name}`](#{name}) — {res.descriptor.get('description', '')}")
     for name, res in package.resources.items():
         t = tables.get(name)
         out += ["", f"## {name}", "", res.descriptor.get("description", ""), "",

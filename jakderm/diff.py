@@ -5,7 +5,7 @@ holds it at the ref (`git show REF:path`), written byte for byte into a temporar
 there by the package's own reader (descriptor.load_package, csvfile.read_text_table), so the diff
 sees exactly what the validator sees. Rows are matched on the table's primary key; cells are
 compared as the CSV text holds them, so a change of printed precision (`8.4` → `8.40`) is a
-change, as it is for the data (DATA-MODEL.md: the printed precision of `percent` is data).
+change, as it is for the data (docs/data-model.md: the printed precision of `percent` is data).
 
 Resources and keys come from REF_B's datapackage.json and schemas; a table that exists only at
 REF_A is read with REF_A's. A primary key present at REF_A and absent at REF_B is listed in its own

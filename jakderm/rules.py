@@ -50,7 +50,7 @@ NO_DRUG_ROLES = ("placebo", "vehicle")
 
 
 def _percent_agrees(df: pd.DataFrame, n: str, total: str) -> pd.Series:
-    # Printed precision: "8.4" allows ±0.05, "8" allows ±0.5 (DATA-MODEL.md, Percent).
+    # Printed precision: "8.4" allows ±0.05, "8" allows ±0.5 (docs/data-model.md, Percent).
     tolerance = 0.5 * 10.0 ** (-df["_percent_decimals"].astype(float)) + 1e-9
     with np.errstate(divide="ignore", invalid="ignore"):
         derived = 100.0 * df[n].astype("Float64") / df[total].astype("Float64")
@@ -182,7 +182,7 @@ RULES: list[Rule] = [
          lambda d: _b(~d.decision.isin(["approval", "extension", "refusal"]) | _present(d.indication_id))),
 ]
 
-# One figure per estimand (DATA-MODEL.md): these columns together identify what a row estimates.
+# One figure per estimand (docs/data-model.md): these columns together identify what a row estimates.
 # (Hashed in joins.repeated_keys: pandas' duplicated() over seven columns cost 0.3 s a million rows.)
 ESTIMAND_KEYS = {
     "outcomes": ["arm_id", "endpoint_id", "timepoint_weeks", "timepoint_text", "subgroup", "population", "imputation"],

@@ -23,3 +23,10 @@ def test_changelog_has_keep_a_changelog_form():
     assert released, "every release heading carries its date"
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(), )
     assert str(citation["date-released"]) == released[0][1]
+
+
+def test_version_flag():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "jakderm", "--version"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"jakderm {jakderm.__version__}"
