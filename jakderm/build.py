@@ -390,9 +390,11 @@ def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
     package, texts = require_valid(Path(path), "jakderm build")
     version = check_version(package.descriptor.get("version"))
     tables = read_tables(package, texts)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     check_out(out)  # again: it may have been created or filled meanwhile
     stage = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
+    done = False
     try:
         (stage / "parquet").mkdir()
         stem = f"{NAME}-{version}"
@@ -413,8 +415,15 @@ def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
             os.replace(stage / n, out / n)
         fsync_dir(out / "parquet")
         fsync_dir(out)
+        done = True
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        if created and not done:  # a failed build leaves no folder it made (rmdir: only if empty)
+            for folder in (out / "parquet", out):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
     return [out / n for n in names]
 
 

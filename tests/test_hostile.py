@@ -330,6 +330,9 @@ def test_build_failing_midway_leaves_the_release_and_no_staging_folder(released,
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "No space left on device" in err
     assert tree_state(dist) == before
+    fresh = dist.parent / "fresh" / "dist"
+    assert build.build_package(pkg.root, fresh) == 1
+    assert not fresh.exists(), "a failed build left the folder it made"
 
 
 @pytest.mark.parametrize("version", ["../../evil", "/tmp/x", "1.0/../../x", "..", "a b", ""])
