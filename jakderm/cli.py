@@ -1,4 +1,4 @@
-"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, scaffold."""
+"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, scaffold, coverage, site, serve."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +59,22 @@ def _scaffold(args) -> int:
 
     return run(args.nct_id, args.from_file, args.out, args.merge, path=args.path, trial_id=args.trial_id,
                read_via=args.read_via)
+def _coverage(args) -> int:
+    from .coverage import write
+
+    return write(args.path, out=args.out, check=args.check, reasons=args.reasons)
+
+
+def _site(args) -> int:
+    from .site import build_site
+
+    return build_site(args.path, out=args.out)
+
+
+def _serve(args) -> int:
+    from .serve import serve
+
+    return serve(args.path, port=args.port, host=args.host)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +119,22 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--trial-id", help="the trial's id (default: the record's acronym, else the NCT id)")
     s.add_argument("--read-via", default="", help="the copy of the record read, when not the registry itself (sources.read_via)")
     s.set_defaults(run=_scaffold)
+    c = sub.add_parser("coverage", help="write the coverage report (default docs/coverage.md)")
+    c.add_argument("path", nargs="?", default=".")
+    c.add_argument("--out", metavar="FILE", help="write the report to FILE (default: docs/coverage.md in the package)")
+    c.add_argument("--check", action="store_true", help="only say whether the report is stale (exit 1 if so)")
+    c.add_argument("--reasons", metavar="FILE", help="first write curators' reasons (CSV trial_name,nct_id,reason"
+                   "[,status]) into curation/trial-universe.csv")
+    c.set_defaults(run=_coverage)
+    s = sub.add_parser("site", help="generate the static site (HTML, works from disk) into OUT")
+    s.add_argument("path", nargs="?", default=".")
+    s.add_argument("--out", default="site", help="the folder to write into (default: site)")
+    s.set_defaults(run=_site)
+    w = sub.add_parser("serve", help="serve the release SQLite with Datasette (extra: pip install .[serve])")
+    w.add_argument("path", nargs="?", default=".")
+    w.add_argument("--port", type=int, default=8001)
+    w.add_argument("--host", default="127.0.0.1", help="the address to bind (default: loopback only)")
+    w.set_defaults(run=_serve)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -271,7 +271,7 @@ def _text(value: object) -> str:
 
 def _precision_note(old: str, new: str) -> str:
     """' (same value; printed precision 1 → 0 decimals)' when two numbers differ only in how
-    they are printed (60.0 → 60): printed precision is data here (DATA-MODEL.md, percent)."""
+    they are printed (60.0 → 60): printed precision is data here (docs/data-model.md, percent)."""
     pattern = r"[+-]?[0-9]+(\.[0-9]*)?"
     if not (re.fullmatch(pattern, old) and re.fullmatch(pattern, new)) or float(old) != float(new):
         return ""

@@ -33,7 +33,7 @@ def load(path: str | Path = ".", errors: str = "raise") -> dict[str, pd.DataFram
     Types come from the Table Schemas: integers as nullable Int64, numbers as Float64, dates as
     dates, enum fields as categoricals with the enum's values as categories, other text as string.
 
-    The package is validated first (DATA-MODEL.md): with errors="raise" (the default) a package
+    The package is validated first (docs/data-model.md): with errors="raise" (the default) a package
     that does not validate raises jakderm.validation.InvalidPackage (a ValueError) naming file,
     line and column of its first errors. With errors="coerce" the tables that can be read are
     returned, every cell that does not fit its field is missing, and a warning lists what was

@@ -152,7 +152,7 @@ def render_summary(summary: dict) -> str:
 
 
 def render_json(report: Report, quiet: bool = False) -> str:
-    """The JSON interface of DATA-MODEL.md, whatever `quiet` says (a program reads it whole);
+    """The JSON interface of docs/data-model.md, whatever `quiet` says (a program reads it whole);
     summary.findings adds the true totals when a rule's findings were capped."""
     return json.dumps({
         "valid": report.valid,

@@ -20,8 +20,9 @@ def markdown_files() -> list[Path]:
 
 
 def anchors(path: Path) -> set[str]:
-    """GitHub's heading anchors: lower-case, punctuation dropped, spaces as hyphens."""
-    out = set()
+    """GitHub's heading anchors (lower-case, punctuation dropped, spaces as hyphens) and explicit
+    HTML anchors (`<a id="…">`)."""
+    out = set(re.findall(r'<a (?:id|name)="([^"]+)"', path.read_text(encoding="utf-8")))
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             text = line.lstrip("#").strip().lower()

@@ -1,0 +1,235 @@
+"""The site in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's
+chromedriver, opening the generated pages from disk (file://).
+
+Checks: every page is reachable from the home page and every internal link (and its #anchor)
+resolves; no page logs a console error; each trial page shows every outcome and adverse-event
+figure of that trial, as the package prints it, with its locator, a link to its source entry and
+to the document itself, and its rule exception and note; the trial list's filter works; a note
+holding HTML runs nothing. Screenshots of the home page and one
+trial page are written to build/screenshots/ (not committed; JAKDERM_SCREENSHOTS overrides) for a
+person to look at.
+
+Skipped when Chromium or chromedriver is missing, unless JAKDERM_REQUIRE_BROWSER=1 (.ci/run sets
+it, so that CI fails rather than skips).
+"""
+import csv
+import os
+import re
+import shutil
+import tempfile
+from collections import deque
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from jakderm import site as site_mod
+from pkgtools import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS = Path(os.environ.get("JAKDERM_SCREENSHOTS") or ROOT / "build" / "screenshots")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1300,1000"]
+
+
+def _browser_available() -> bool:
+    from importlib.util import find_spec
+    return find_spec("selenium") is not None and Path(CHROMIUM).exists() and Path(DRIVER).exists()
+
+
+if not _browser_available():
+    if os.environ.get("JAKDERM_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("JAKDERM_REQUIRE_BROWSER=1 but Chromium, chromedriver or selenium is missing "
+                           "(apt-get install chromium chromium-driver; pip install -e '.[test]')")
+    pytest.skip("Chromium, chromedriver or selenium is not installed", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+
+def read(table):
+    with open(ROOT / "data" / f"{table}.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser") / "site"
+    site_mod.generate(ROOT, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def driver():
+    profile = tempfile.mkdtemp(prefix="jakderm-chromium-")
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    d.set_page_load_timeout(60)
+    try:
+        yield d
+    finally:
+        d.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def console_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+
+
+def ids_in(path: Path) -> set[str]:
+    import html
+    return {html.unescape(m) for m in re.findall(r'\sid="([^"]*)"', path.read_text(encoding="utf-8"))}
+
+
+def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, driver):
+    start = (site / "index.html").as_uri()
+    queue, seen, problems = deque([start]), {start}, []
+    ids_cache: dict[Path, set[str]] = {}
+    while queue:
+        url = queue.popleft()
+        driver.get(url)
+        errors = console_errors(driver)
+        if errors:
+            problems.append(f"{url}: console error(s) {errors}")
+        hrefs = driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        for href in hrefs:
+            parts = urlsplit(href)
+            if parts.scheme in ("http", "https"):
+                continue  # external: the document a figure was read from
+            assert parts.scheme == "file", href
+            target = Path(unquote(parts.path))
+            if not target.is_file():
+                problems.append(f"{url}: link to a missing file {href}")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                known = ids_cache.setdefault(target, ids_in(target))
+                if unquote(parts.fragment) not in known:
+                    problems.append(f"{url}: link to a missing anchor {href}")
+            page = target.as_uri()
+            if target.suffix == ".html" and page not in seen:
+                seen.add(page)
+                queue.append(page)
+    assert not problems, "\n".join(problems[:20])
+    every_page = {p.as_uri() for p in site.rglob("*.html")}
+    assert seen == every_page, f"pages not reachable from the home page: {sorted(every_page - seen)}"
+    assert len(seen) == len(read("trials")) + len(read("drugs")) + len(read("indications")) + 8 + (
+        1 if (site / "effects.html").exists() else 0)
+
+
+def test_each_trial_page_shows_every_figure_with_its_source_link(site, driver):
+    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
+    sources = {s["source_id"]: s for s in read("sources")}
+    figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read("outcomes")] + \
+              [("adverse_events", "adverse_event_id", r, ("participants_with_event", "participants_at_risk", "percent"))
+               for r in read("adverse_events")]
+    by_trial: dict[str, list] = {}
+    for f in figures:
+        by_trial.setdefault(arms[f[2]["arm_id"]], []).append(f)
+    checked = 0
+    for trial in read("trials"):
+        driver.get((site / "trials" / f"{trial['trial_id']}.html").as_uri())
+        shown = driver.find_elements(By.CSS_SELECTOR, "tr.figure")
+        expected = by_trial.get(trial["trial_id"], [])
+        assert len(shown) == len(expected), trial["trial_id"]
+        for table, key, row, numbers in expected:
+            el = driver.find_element(By.XPATH, f'//tr[@data-table="{table}"][@data-id="{row[key]}"]')
+            assert el.is_displayed(), row[key]
+            nums = [td.text for td in el.find_elements(By.CSS_SELECTOR, "td.num, td.na")]
+            for column in numbers:
+                if row[column]:
+                    assert row[column] in nums, (row[key], column, row[column], nums)
+            assert row["locator"] in el.text, row[key]
+            links = [a.get_attribute("href") for a in el.find_elements(By.TAG_NAME, "a")]
+            assert any(h.endswith(f"sources.html#{row['source_id']}") for h in links), row[key]
+            if row["rule_exception"] or row["note"]:  # shown as such, on the line below the figure
+                note = driver.find_element(By.XPATH, f'//tr[@data-note-for="{row[key]}"]')
+                assert note.is_displayed(), row[key]
+                if row["rule_exception"]:
+                    assert f"rule exception: {row['rule_exception']}" in note.text, row[key]
+            doc = site_mod.Site.document_url(sources[row["source_id"]])
+            if doc:
+                assert doc in links, (row[key], doc, links)
+            checked += 1
+        assert not console_errors(driver), trial["trial_id"]
+    assert checked == len(figures) > 0
+
+
+def visible_trials(driver) -> list[str]:
+    return [r.get_attribute("data-trial-id") for r in driver.find_elements(By.CSS_SELECTOR, "#trial-table tbody tr")
+            if r.is_displayed()]
+
+
+def test_the_trial_filter_works(site, driver):
+    trials = read("trials")
+    driver.get((site / "trials.html").as_uri())
+    assert len(visible_trials(driver)) == len(trials)
+    box = driver.find_element(By.ID, "filter-text")
+    count = driver.find_element(By.ID, "filter-count")
+    some = next(t for t in trials if t["nct_id"])
+    box.send_keys(some["nct_id"].lower())
+    assert visible_trials(driver) == [some["trial_id"]]
+    assert count.text == f"1 of {len(trials)} trials"
+    box.clear()
+    box.send_keys(" ")  # clear() fires no input event; a space matches every row
+    assert len(visible_trials(driver)) == len(trials)
+    box.clear()
+    Select(driver.find_element(By.ID, "filter-design")).select_by_value("randomized")
+    Select(driver.find_element(By.ID, "filter-indication")).select_by_value("psoriasis")
+    expected = [t["trial_id"] for t in trials if t["design"] == "randomized" and t["indication_id"] == "psoriasis"]
+    assert visible_trials(driver) == expected and expected
+    assert count.text == f"{len(expected)} of {len(trials)} trials"
+    # a word matches a trial whose arms give that drug, or whose id, acronym or title names it
+    drug_trials = {a["trial_id"] for a in read("arms") if a["drug_id"] == "ruxolitinib"}
+    named = {t["trial_id"] for t in trials
+             if "ruxolitinib" in (t["trial_id"] + " " + t["acronym"] + " " + t["title"]).lower()}
+    box.send_keys("Ruxolitinib")
+    assert set(visible_trials(driver)) == {t for t in expected if t in drug_trials | named}
+    box.send_keys(" no-such-word")
+    assert visible_trials(driver) == [] and count.text == f"0 of {len(trials)} trials"
+    assert not console_errors(driver)
+
+
+def test_screenshots_of_the_home_page_and_a_trial_page(site, driver):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("trial-*.png"):  # a screenshot of the trial chosen by an earlier run
+        old.unlink()
+    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
+    outcomes = [arms[r["arm_id"]] for r in read("outcomes")]
+    aes = [arms[r["arm_id"]] for r in read("adverse_events")]
+    # the trial with the most figures, preferring one with both outcomes and adverse events
+    richest = max(sorted(set(outcomes + aes)),
+                  key=lambda t: (t in outcomes and t in aes, outcomes.count(t) + aes.count(t)))
+    for name, page in (("home.png", site / "index.html"), (f"trial-{richest}.png", site / "trials" / f"{richest}.html")):
+        driver.get(page.as_uri())
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1300, min(max(height, 800), 4000))
+        assert driver.save_screenshot(str(SHOTS / name))
+        data = (SHOTS / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
+    driver.set_window_size(1300, 1000)
+
+
+def test_a_note_holding_html_runs_nothing_in_the_browser(tmp_path, driver):
+    from pkgtools import Pkg
+    pkg = Pkg(tmp_path)
+    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
+        shutil.copy2(ROOT / name, pkg.root / name)
+    hostile = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", hostile)
+    pkg.set("trials", "example-trial", "note", "**not bold** <b>not bold</b>")
+    site_mod.generate(pkg.root, tmp_path / "site")
+    driver.get((tmp_path / "site" / "trials" / "example-trial.html").as_uri())
+    assert "pwned" not in driver.title
+    note = driver.find_element(By.XPATH, '//tr[@data-note-for="example-trial/placebo/easi-75/w16"]')
+    assert hostile in note.text
+    assert "**not bold** <b>not bold</b>" in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
+    assert not driver.find_elements(By.CSS_SELECTOR, "main img, main b")
+    assert not console_errors(driver)
