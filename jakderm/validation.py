@@ -221,6 +221,8 @@ def _report_failures(table: TextTable, frame, failures, report: Report) -> None:
             report.count(path, name, severity, len(rows) - min(room, len(rows)))
     if exceptions is not None and has_exception.any():
         unused = has_exception.copy()
+        for mask in table.bad.values():  # a row with a reported cell: its exception may hold once mended
+            unused &= ~mask
         for name, rows in broken.items():
             unused &= ~(rows & (exceptions == name).to_numpy(bool))
         rows = np.flatnonzero(unused)

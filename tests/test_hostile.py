@@ -459,3 +459,14 @@ def test_unreadable_file_is_a_finding_of_that_file(pkg, monkeypatch):
     finding = next(f for f in report.errors if f.rule == "file-unreadable")
     assert "Permission denied" in finding.message
     assert report.summary["rows"]["outcomes"] > 0  # the other tables are still read and checked
+
+
+def test_a_bad_cell_on_a_row_with_a_rule_exception_gives_one_error(pkg):
+    """The cell is read as missing, so the excepted rule no longer fails there: that is the bad
+    cell's follow-on, not an unused exception."""
+    from corruptions import PBO_EASI
+    pkg.set("outcomes", PBO_EASI, "percent", "12.6")
+    pkg.set("outcomes", PBO_EASI, "rule_exception", "percent-matches-counts")
+    line = pkg.set("outcomes", PBO_EASI, "percent", "inf")
+    errors = [(f.line, f.column, f.rule) for f in pkg.validate().errors]
+    assert errors == [(line, "percent", "type")], errors
