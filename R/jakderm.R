@@ -1,65 +1,19 @@
-# Read the jak-derm-data package into R, typed from its Table Schemas.
-# Needs only readr and jsonlite:
-#   source("R/jakderm.R"); tables <- read_jakderm(".")
-
-# read_jakderm(path): `path` is the package directory or its datapackage.json.
-# Returns a named list of tibbles, one per resource, in datapackage.json order.
-# Types: integer -> integer, number -> double, date -> Date, boolean -> logical,
-# string with an enum -> factor (levels = the enum, in schema order), other string -> character.
-# Only an empty cell is missing: the text "NA" stays text.
-read_jakderm <- function(path = ".") {
-  descriptor <- if (dir.exists(path)) file.path(path, "datapackage.json") else path
-  root <- dirname(descriptor)
-  package <- jsonlite::read_json(descriptor, simplifyVector = FALSE)
-  tables <- lapply(package$resources, jakderm_read_resource, root = root)
-  names(tables) <- vapply(package$resources, function(res) res$name, character(1))
-  tables
-}
-
-jakderm_read_resource <- function(res, root) {
-  # A resource's schema is a path to a Table Schema file, or (per the spec) the schema inline.
-  schema <- res$schema
-  if (is.character(schema)) schema <- jsonlite::read_json(file.path(root, schema), simplifyVector = FALSE)
-  fields <- vapply(schema$fields, function(f) f$name, character(1))
-  file <- file.path(root, res$path)
-  utf8 <- readr::locale(encoding = "UTF-8")
-
-  # The header first: problems() numbers columns by their position in the file, and a column
-  # the file has but the schema does not is skipped rather than guessed.
-  header <- names(readr::read_csv(file, n_max = 0, col_types = readr::cols(.default = readr::col_character()),
-                                  locale = utf8, progress = FALSE))
-  missing <- setdiff(fields, header)
-  if (length(missing)) stop(res$path, ": column ", paste(missing, collapse = ", "), " missing from the header",
-                            call. = FALSE)
-
-  spec <- lapply(schema$fields, jakderm_collector)
-  names(spec) <- fields
-  table <- withCallingHandlers(
-    readr::read_csv(file, col_types = do.call(readr::cols, c(spec, list(.default = readr::col_skip()))),
-                    na = c(""), trim_ws = FALSE, locale = utf8, lazy = FALSE, progress = FALSE),
-    # The problems are reported below, with the file and column names.
-    vroom_parse_issue = function(w) invokeRestart("muffleWarning"))
-
-  issues <- readr::problems(table)
-  if (nrow(issues)) {
-    # readr's `row` counts the header as line 1, as validate.py does.
-    where <- sprintf("line %d (data row %d), column %s: expected %s, got \"%s\"", issues$row, issues$row - 1L,
-                     header[issues$col], issues$expected, issues$actual)
-    stop(res$path, ": ", nrow(issues), " cell(s) do not match the table's schema\n  ",
-         paste(utils::head(where, 5), collapse = "\n  "),
-         "\n(run `python validate.py` for every problem)", call. = FALSE)
+# For R users who source() rather than install: source("R/jakderm.R") defines read_jakderm() and
+# jakderm_effects() from the package's code in R/R/ (one copy of the code), in the environment
+# this file is sourced into. Installed, the same functions come with library(jakderm).
+local({
+  # The folder of this file: source() keeps the path it reads as `ofile`.
+  here <- NULL
+  for (i in rev(seq_len(sys.nframe()))) {
+    if (identical(sys.function(i), base::source)) {
+      here <- dirname(get("ofile", envir = sys.frame(i)))
+      break
+    }
   }
-  table[fields]
+  if (is.null(here)) stop("load this file with source(\"R/jakderm.R\")", call. = FALSE)
+  here
+}) -> .jakderm_dir
+for (.jakderm_file in sort(list.files(file.path(.jakderm_dir, "R"), pattern = "[.]R$", full.names = TRUE))) {
+  source(.jakderm_file, local = environment())
 }
-
-jakderm_collector <- function(field) {
-  enum <- field$constraints$enum
-  switch(field$type,
-         integer = readr::col_integer(),
-         number = readr::col_double(),
-         date = readr::col_date("%Y-%m-%d"),
-         boolean = readr::col_logical(),
-         string = if (length(enum)) readr::col_factor(levels = as.character(unlist(enum)), include_na = FALSE)
-                  else readr::col_character(),
-         stop("field ", field$name, ": type ", field$type, " is not supported", call. = FALSE))
-}
+rm(.jakderm_dir, .jakderm_file)

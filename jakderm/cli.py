@@ -1,4 +1,5 @@
-"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, scaffold, coverage, site, serve."""
+"""`python -m jakderm <command>`: validate, format, diff, build, dictionary, scaffold, coverage, site, serve,
+forest."""
 from __future__ import annotations
 
 import argparse
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--port", type=int, default=8001)
     w.add_argument("--host", default="127.0.0.1", help="the address to bind (default: loopback only)")
     w.set_defaults(run=_serve)
+    from .forest import add_parser as add_forest
+    add_forest(sub)
     args = parser.parse_args(argv)
     return args.run(args)
 

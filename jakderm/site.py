@@ -243,8 +243,9 @@ from the validated package. {e(EMPTY_MEANS)}</p></footer>
 <p>Cite the exact version you used, and the primary source of every figure you use (each row names
 its <a href="sources.html">source</a> and where in it the figure stands):</p>
 <blockquote>{cite}</blockquote>
-<p>The repository's <code>CITATION.cff</code> holds the same citation; each release is tagged
-<code>v{e(self.version)}</code> with its <code>SHA256SUMS</code>.</p>
+<p>The repository's <code>CITATION.cff</code> holds the same citation; the
+<a href="downloads.html">release files</a> carry their SHA-256 sums. Until a release is tagged
+<code>v{e(self.version)}</code>, cite the commit you used.</p>
 <h2>What it holds</h2>
 {self.totals_table()}
 <p>Tables: {len(self.rows['trials'])} trials, {len(self.rows['arms'])} arms, {len(self.rows['outcomes'])} outcome rows,

@@ -1,7 +1,8 @@
 """Documentation that cannot rot: the data dictionary and the README's worked examples are
 regenerated or executed here and compared with what is committed.
 
-Refresh after a data change: `python -m jakderm dictionary` and `python tests/test_docs.py --update`.
+Refresh after a data change: `python -m jakderm dictionary` and `python tests/test_docs.py --update`
+(which also redraws the README's forest plot, tests/test_forest.py).
 """
 import os
 import re
@@ -23,8 +24,11 @@ def run_example(lang: str, code: str) -> str:
         cmd = [sys.executable, "-c", code]
     else:
         cmd = ["Rscript", "-e", code]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
+    if "library(jakderm)" in code:  # the R package, installed from R/ as the README says
+        from rpkg import r_library
+        env["R_LIBS"] = r_library()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 
@@ -43,14 +47,14 @@ def test_readme_has_a_pandas_and_an_r_example():
     assert {m["lang"] for m in examples()} == {"pandas", "r"}
 
 
-@pytest.mark.parametrize("lang", ["pandas", "r"])
-def test_readme_example_prints_what_the_readme_shows(lang):
-    if lang == "r" and not shutil.which("Rscript"):
+@pytest.mark.parametrize("index", range(len(examples())))
+def test_readme_example_prints_what_the_readme_shows(index):
+    match = examples()[index]
+    if match["lang"] == "r" and not shutil.which("Rscript"):
         if os.environ.get("JAKDERM_REQUIRE_R") == "1":
             pytest.fail("Rscript is required (JAKDERM_REQUIRE_R=1) but not installed")
         pytest.skip("Rscript not installed")
-    match = next(m for m in examples() if m["lang"] == lang)
-    assert run_example(lang, match["code"]) == match["output"], \
+    assert run_example(match["lang"], match["code"]) == match["output"], \
         "the README's output is stale: run `python tests/test_docs.py --update`"
 
 
@@ -63,3 +67,5 @@ if __name__ == "__main__" and "--update" in sys.argv:
         text = text[:start] + run_example(m["lang"], m["code"]) + text[end:]
     README.write_text(text, encoding="utf-8")
     print("README examples refreshed")
+    from test_forest import update_readme_figure
+    update_readme_figure()

@@ -167,7 +167,10 @@ def fake_effects(root="."):
 
 
 def test_forest_plots_when_effects_exist_and_a_clean_skip_otherwise(tmp_path, hostile_site, monkeypatch):
-    pkg, plain = hostile_site
+    pkg, _ = hostile_site
+    monkeypatch.setattr(site_mod, "effects_function", lambda: None)
+    plain = tmp_path / "plain"
+    assert site_mod.generate(pkg.root, plain)["effects"].startswith("skipped")
     assert not (plain / "effects.html").exists()
     assert "<svg" not in (plain / "trials" / "example-trial.html").read_text(encoding="utf-8")
     monkeypatch.setattr(site_mod, "effects_function", lambda: fake_effects)

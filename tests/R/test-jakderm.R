@@ -144,3 +144,32 @@ test_that("a cell of the wrong type stops read_jakderm, naming file, row and col
   expect_error(read_jakderm(dir), "line 3 (data row 2), column first_approval_year", fixed = TRUE)
   expect_error(read_jakderm(dir), "twelve", fixed = TRUE)
 })
+
+test_that("errors = \"coerce\" reads a cell of the wrong type as NA and warns, naming it", {
+  dir <- package_copy()
+  key <- tables$drugs$drug_id[2]
+  set_cell(dir, resources$drugs, key, "first_approval_year", "twelve")
+  expect_warning(copy <- read_jakderm(dir, errors = "coerce"),
+                 "data/drugs.csv: 1 cell(s) that do not match the table's schema were read as NA\n  line 3 (data row 2), column first_approval_year: expected an integer, got \"twelve\"",
+                 fixed = TRUE)
+  expect_identical(copy$drugs$first_approval_year[2], NA_integer_)
+  expect_identical(copy$drugs$drug_id, tables$drugs$drug_id)
+  expect_identical(copy$outcomes, tables$outcomes)
+})
+
+test_that("an unknown errors mode or measure is refused, naming the valid ones", {
+  expect_error(read_jakderm(root, errors = "ignore"), "'arg' should be one of")
+  expect_error(jakderm_effects(root, measure = "HR"), "unknown measure \"HR\": use one of RR, OR, RD", fixed = TRUE)
+})
+
+test_that("jakderm_effects() pairs arms with their trial's placebo or vehicle arm", {
+  skip_if_not_installed("metafor")
+  e <- jakderm_effects(root, measure = "OR", tables = tables)
+  expect_identical(names(e)[1:22], c("trial_id", "endpoint_id", "timepoint_weeks", "population", "imputation",
+                                     "subgroup", "arm_id", "control_arm_id", "drug_id", "dose", "dose_unit", "ai",
+                                     "n1i", "ci", "n2i", "counts_derived", "measure", "yi", "vi", "estimate",
+                                     "ci_lower", "ci_upper"))
+  roles <- tables$arms$role[match(e$control_arm_id, tables$arms$arm_id)]
+  expect_true(all(roles %in% c("placebo", "vehicle")))
+  expect_identical(tables$arms$trial_id[match(e$control_arm_id, tables$arms$arm_id)], e$trial_id)
+})
