@@ -168,12 +168,16 @@ def run_rules(package, prepared: dict, texts: dict[str, TextTable], report: Repo
     Each rule's own function is called on the frame (the same callable its Pandera check runs,
     rules.pandera_schema): Pandera's failure cases hold a row per failing cell and column, which
     at a million failing rows is many gigabytes; a boolean mask per rule is a megabyte."""
+    declared = {r.get("name") for r in package.descriptor.get("resources", []) if isinstance(r, dict)}
+    # A table others join to that was not read (a missing file, a path refused) leaves the
+    # cross-table rules without their data: an exception they would use cannot be judged unused.
+    partial = any(t in declared and t not in texts for t in ("trials", "arms", "trial_sources"))
     for name, frame in prepared.items():
         if name not in texts:
             continue  # a missing file, reported already
         res = package.resources[name]
         failures = _failures(res.name, frame)  # {(rule, column): mask of failing rows}
-        _report_failures(texts[name], frame, failures, report)
+        _report_failures(texts[name], frame, failures, report, judge_unused=not partial)
 
 
 def _failures(table: str, frame) -> dict[tuple[str, str], np.ndarray]:
@@ -188,7 +192,7 @@ def _failures(table: str, frame) -> dict[tuple[str, str], np.ndarray]:
     return out
 
 
-def _report_failures(table: TextTable, frame, failures, report: Report) -> None:
+def _report_failures(table: TextTable, frame, failures, report: Report, judge_unused: bool = True) -> None:
     from . import rules
     by_key = {(r.name, r.column): r for r in rules.rules_for(table.resource.name)}
     if EXCEPTION_COLUMN in frame:
@@ -219,7 +223,7 @@ def _report_failures(table: TextTable, frame, failures, report: Report) -> None:
                     msg += " (excepted by this row's rule_exception; its note says why)"
                 report.add(path, int(table.lines[i]), column, value, name, msg, severity, col)
             report.count(path, name, severity, len(rows) - min(room, len(rows)))
-    if exceptions is not None and has_exception.any():
+    if judge_unused and exceptions is not None and has_exception.any():
         unused = has_exception.copy()
         for mask in table.bad.values():  # a row with a reported cell: its exception may hold once mended
             unused &= ~mask
