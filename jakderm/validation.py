@@ -177,7 +177,8 @@ def run_rules(package, prepared: dict, texts: dict[str, TextTable], report: Repo
             continue  # a missing file, reported already
         res = package.resources[name]
         failures = _failures(res.name, frame)  # {(rule, column): mask of failing rows}
-        _report_failures(texts[name], frame, failures, report, judge_unused=not partial)
+        # a second entry of a repeated name is not joined to the other tables: the same holds
+        _report_failures(texts[name], frame, failures, report, judge_unused=not partial and name == res.name)
 
 
 def _failures(table: str, frame) -> dict[tuple[str, str], np.ndarray]:
