@@ -22,8 +22,15 @@ timestamp and no random id in any file. Zip entries are sorted and dated 1980-01
 the xlsx's document properties carry a constant date and its own zip entries the same fixed date.
 
 The typed files cannot hold a number's printed precision (`8.40` is 8.4 there); the CSV files in
-the zip keep it. A cell that its schema's type cannot hold stops the build (no value is dropped
-silently): run `python validate.py` first.
+the zip keep it. A package that does not validate is not built (no value is dropped, rolled over
+or cut silently): the build runs the validator first and stops at its errors.
+
+Nothing outside the package is read (its paths are checked by descriptor.load_package, the extra
+files here) and nothing outside OUT is written or listed: OUT must be a new or empty folder or a
+previous release (only release files in it), and the version string must be a plain file-name
+part. The files are written into a staging folder inside OUT and moved into place only when all
+are written, SHA256SUMS last: a build that fails leaves the previous release as it was, and two
+builds at once each use their own staging folder.
 """
 from __future__ import annotations
 
@@ -33,8 +40,11 @@ import io
 import json
 import math
 import os
+import re
+import shutil
 import sqlite3
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -42,10 +52,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .csvfile import READ_INCOMPLETE, read_text_table
-from .descriptor import DescriptorError, Field, Package, Resource, load_package
+from .csvfile import TextTable
+from .descriptor import DescriptorError, Field, Package, Resource
+from .files import atomic_write, describe, fsync_dir, inside, read_bytes
 from .formatting import sort_key_fn
-from .report import Report
 from .typed import typed_frame
 
 NAME = "jak-derm-data"
@@ -63,35 +73,33 @@ class BuildError(Exception):
 
 # ---------------------------------------------------------------- reading
 
-def read_tables(package: Package) -> dict[str, pd.DataFrame]:
+def read_tables(package: Package, texts: dict[str, TextTable]) -> dict[str, pd.DataFrame]:
     """Every table typed from its schema (typed.typed_frame), rows in primary-key order.
 
-    Raises BuildError if a file cannot be read in full or a cell does not fit its type or enum
-    (typed_frame would read it as missing: a release must not lose a value quietly)."""
-    report = Report()
+    The package has validated (require_valid); still, a cell that typing would read as missing
+    stops the build rather than leave the release without it."""
     tables: dict[str, pd.DataFrame] = {}
     problems: list[str] = []
     for name, res in package.resources.items():
-        text = read_text_table(package.root, res, report)
+        text = texts.get(name)
         if text is None:
+            problems.append(f"{res.path}: not read")
             continue
         frame = typed_frame(text)
         for fld in res.fields:
             raw = text.columns.get(fld.name)
             if raw is None:
                 continue
-            given = [c != "" for c in raw.to_pylist()]
-            lost = [i for i, (g, v) in enumerate(zip(given, frame[fld.name])) if g and _missing(v)]
-            if lost:
-                i = lost[0]
+            lost = (~text.empty(fld.name)) & frame[fld.name].isna().to_numpy(bool)
+            if lost.any():
+                i = int(lost.nonzero()[0][0])
                 problems.append(f"{res.path}:{int(text.lines[i])}: column {fld.name}: {raw[i].as_py()!r} is not a "
-                                f"valid {fld.type}{' of the enum' if fld.enum else ''} ({len(lost)} cell(s))")
+                                f"valid {fld.type}{' of the enum' if fld.enum else ''} ({int(lost.sum())} cell(s))")
         header = res.field_names
         cells = {n: (text.columns[n].to_pylist() if n in text.columns else [""] * text.n_rows) for n in header}
         key = sort_key_fn(res, header)
         order = sorted(range(text.n_rows), key=lambda i: key([cells[n][i] for n in header]))
         tables[name] = frame.iloc[order].reset_index(drop=True)
-    problems = [f"{f.file}:{f.line or ''} {f.rule}: {f.message}" for f in report.sorted() if f.rule in READ_INCOMPLETE] + problems
     if problems:
         raise BuildError("the package cannot be built as it is (run `python validate.py`):\n  " + "\n  ".join(problems))
     return tables
@@ -122,9 +130,7 @@ def _python_values(series: pd.Series, fld: Field) -> list:
 # ---------------------------------------------------------------- writers
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data, 0o644)
 
 
 def _zip_bytes(entries: list[tuple[str, bytes]]) -> bytes:
@@ -143,6 +149,9 @@ def package_files(package: Package) -> list[str]:
     files = {"datapackage.json", *EXTRA_FILES}
     for res in package.resources.values():
         files.update([res.path, res.schema_path])
+    outside = sorted(f"{f} ({why})" for f in files if (why := inside(package.root, f)))
+    if outside:
+        raise BuildError("file(s) of the release archive outside the package: " + ", ".join(outside))
     missing = sorted(f for f in files if not (package.root / f).is_file())
     if missing:
         raise BuildError("missing file(s) for the release archive: " + ", ".join(missing))
@@ -150,7 +159,7 @@ def package_files(package: Package) -> list[str]:
 
 
 def write_zip(package: Package, path: Path) -> None:
-    _atomic_write(path, _zip_bytes([(f, (package.root / f).read_bytes()) for f in package_files(package)]))
+    _atomic_write(path, _zip_bytes([(f, read_bytes(package.root / f)) for f in package_files(package)]))
 
 
 def _q(name: str) -> str:
@@ -171,8 +180,20 @@ def create_table_sql(res: Resource) -> str:
 
 
 def write_sqlite(package: Package, tables: dict[str, pd.DataFrame], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        _fill_sqlite(package, tables, tmp)
+        os.chmod(tmp, 0o644)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fill_sqlite(package: Package, tables: dict[str, pd.DataFrame], tmp: Path) -> None:
     con = sqlite3.connect(tmp, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode = OFF")  # a fresh file, written once: no journal file beside it
@@ -191,10 +212,8 @@ def write_sqlite(package: Package, tables: dict[str, pd.DataFrame], path: Path) 
     finally:
         con.close()
     if broken:
-        tmp.unlink(missing_ok=True)
         shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, _ in broken[:5])
         raise BuildError(f"{len(broken)} foreign key(s) do not resolve ({shown}); run `python validate.py`")
-    os.replace(tmp, path)
 
 
 def arrow_table(res: Resource, frame: pd.DataFrame) -> pa.Table:
@@ -310,43 +329,131 @@ def sha256sums(out: Path, files: list[Path]) -> str:
 
 # ---------------------------------------------------------------- command
 
-def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
-    """Build every release file into `out`; returns their paths (SHA256SUMS last)."""
-    package = load_package(Path(path), Report())
-    version = package.descriptor.get("version")
+VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}")
+RELEASE_FILE = re.compile(re.escape(NAME) + r"-" + VERSION.pattern + r"\.(zip|sqlite|xlsx)")
+STAGING = ".jakderm-build-"
+
+
+def check_version(version: object) -> str:
+    """The version as a file-name part: letters, digits, '.', '+', '_', '-', no '..'."""
     if not isinstance(version, str) or not version:
         raise BuildError("datapackage.json has no \"version\"")
-    tables = read_tables(package)
+    if not VERSION.fullmatch(version) or ".." in version:
+        raise BuildError(f"datapackage.json's version {version!r} cannot be part of a file name: use letters, "
+                         "digits, '.', '+', '_' and '-' only (such as 0.2.0)")
+    return version
+
+
+def release_entries(out: Path) -> tuple[list[str], list[str]]:
+    """(release files, anything else) in OUT, looked at without following a link or leaving OUT."""
+    ours, other = [], []
+    with os.scandir(out) as it:
+        for entry in it:
+            if entry.name == "SHA256SUMS" and entry.is_file(follow_symlinks=False):
+                ours.append(entry.name)
+            elif RELEASE_FILE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                ours.append(entry.name)
+            elif entry.name == "parquet" and entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as sub:
+                    for e in sub:
+                        (ours if e.name.endswith(".parquet") and e.is_file(follow_symlinks=False)
+                         else other).append(f"parquet/{e.name}")
+            elif entry.name.startswith(STAGING):
+                continue  # another build's staging folder, at work now
+            else:
+                other.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+    return sorted(ours), sorted(other)
+
+
+def check_out(out: Path) -> None:
+    """OUT is a new folder, an empty one, or a previous release; never a file, a link, or a
+    folder holding anything else (a build writes and lists there)."""
+    if out.is_symlink():
+        raise BuildError(f"--out {out} is a symbolic link: give the folder itself")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BuildError(f"--out {out} is a file, not a folder")
+    _, other = release_entries(out)
+    if other:
+        shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise BuildError(f"--out {out} holds files that are not a release ({shown}): give a new or empty folder, "
+                         "or a previous release's")
+
+
+def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
+    """Build every release file into `out`; returns their paths (SHA256SUMS last)."""
+    from .validation import require_valid
+
     out = Path(out)
-    (out / "parquet").mkdir(parents=True, exist_ok=True)
-    stem = f"{NAME}-{version}"
-    written = [out / f"{stem}.zip", out / f"{stem}.sqlite", out / f"{stem}.xlsx"]
-    write_zip(package, written[0])
-    write_sqlite(package, tables, written[1])
-    write_xlsx(package, tables, written[2])
-    for name, res in package.resources.items():
-        p = out / "parquet" / f"{name}.parquet"
-        write_parquet(res, tables[name], p)
-        written.append(p)
-    sums = out / "SHA256SUMS"
-    _atomic_write(sums, sha256sums(out, written).encode("utf-8"))
-    return written + [sums]
+    check_out(out)
+    package, texts = require_valid(Path(path), "jakderm build")
+    version = check_version(package.descriptor.get("version"))
+    tables = read_tables(package, texts)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    check_out(out)  # again: it may have been created or filled meanwhile
+    stage = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
+    done = False
+    try:
+        (stage / "parquet").mkdir()
+        stem = f"{NAME}-{version}"
+        names = [f"{stem}.zip", f"{stem}.sqlite", f"{stem}.xlsx"]
+        write_zip(package, stage / names[0])
+        write_sqlite(package, tables, stage / names[1])
+        write_xlsx(package, tables, stage / names[2])
+        for name, res in package.resources.items():
+            write_parquet(res, tables[name], stage / "parquet" / f"{name}.parquet")
+            names.append(f"parquet/{name}.parquet")
+        _atomic_write(stage / "SHA256SUMS", sha256sums(stage, [stage / n for n in names]).encode("utf-8"))
+        names.append("SHA256SUMS")
+        # Every file is complete: now move them in, SHA256SUMS last (it names the others).
+        (out / "parquet").mkdir(exist_ok=True)
+        if (out / "parquet").is_symlink():
+            raise BuildError(f"{out / 'parquet'} is a symbolic link")
+        for n in names:
+            os.replace(stage / n, out / n)
+        fsync_dir(out / "parquet")
+        fsync_dir(out)
+        done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not done:  # a failed build leaves no folder it made (rmdir: only if empty)
+            for folder in (out / "parquet", out):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+    return [out / n for n in names]
 
 
 def build_package(path: str | Path = ".", out: str | Path = "dist") -> int:
+    from .validation import InvalidPackage
+
     try:
         files = build(path, out)
     except DescriptorError as exc:
         print(f"datapackage.json: {exc}", file=sys.stderr)
         return 2
+    except InvalidPackage as exc:
+        if exc.report.fatal:
+            print(f"datapackage.json: {exc.report.errors[0].message}", file=sys.stderr)
+            return 2
+        print(str(exc), file=sys.stderr)
+        return 1
     except BuildError as exc:
         print(f"jakderm build: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"jakderm build: cannot write the release into {out}: {describe(exc)}{where}; nothing was changed "
+              "there", file=sys.stderr)
         return 1
     out = Path(out)
     for f in files:
         print(f"wrote {f.relative_to(out).as_posix()} ({f.stat().st_size} bytes)")
-    stale = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                   if p.is_file() and p not in files)
+    written = {f.relative_to(out).as_posix() for f in files}
+    stale = [n for n in release_entries(out)[0] if n not in written]
     if stale:
         print(f"note: {out} also holds files this build did not write (not in SHA256SUMS): {', '.join(stale)}")
     return 0

@@ -11,13 +11,13 @@ def _validate(args) -> int:
     from .validation import validate_package
 
     try:
-        report = validate_package(args.path)
+        report = validate_package(args.path, max_findings=args.max_findings)
     except Exception as exc:  # a bug of ours must still give one clear line, never a traceback
         from .report import Report
         report = Report()
         report.add("datapackage.json", None, None, None, "internal-error",
                    f"the validator failed ({type(exc).__name__}: {exc}); please report this with the file that caused it")
-    print(RENDERERS[args.format](report))
+    print(RENDERERS[args.format](report, quiet=args.quiet))
     return report.exit_code
 
 
@@ -43,6 +43,16 @@ def _dictionary(args) -> int:
     from .dictionary import write
 
     return write(args.path, check=args.check)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return n
 
 
 def _scaffold(args) -> int:
@@ -77,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="validate the package, changing no file")
     v.add_argument("path", nargs="?", default=".", help="the package directory or its datapackage.json")
     v.add_argument("--format", choices=["text", "json", "github"], default="text")
+    v.add_argument("--max-findings", type=_positive, default=None, metavar="N",
+                   help="list at most N findings per file and rule (default 1000); every one is counted")
+    v.add_argument("--quiet", action="store_true",
+                   help="the summary first, then the errors only (text and github; json is always whole)")
     v.set_defaults(run=_validate)
     f = sub.add_parser("format", help="rewrite data/*.csv into the canonical CSV form (values unchanged)")
     f.add_argument("path", nargs="?", default=".")

@@ -24,7 +24,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .descriptor import Resource
+from .files import Unreadable, describe, open_regular, read_bytes
 from .report import Report
+
+# Python's csv module refuses a field over 131,072 characters, which would end the reading of a
+# file at a long (but valid) cell; the limit a cell must keep is a spreadsheet's, checked as a
+# finding (schema_checks.MAX_CELL).
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 # The type of every cell as read. (large_string would spare pandas a cast of the offsets of its
@@ -34,7 +40,7 @@ TEXT = pa.string()
 # Findings after which a table was read incompletely or not at all: load() and build() refuse
 # to hand out such a table rather than silently miss rows or columns.
 READ_INCOMPLETE = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
-                   "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate"}
+                   "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate", "delimiter"}
 
 
 @dataclass
@@ -101,9 +107,26 @@ class TextTable:
                 return pc.cast(pc.if_else(empty, pa.scalar(None, values.type), values), target), None
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 ok = pc.fill_null(pc.match_substring_regex(values, NUMBER_PATTERNS[integer]), False)
+                if integer:
+                    ok = pa.array(_within_int64(values, ok.to_numpy(zero_copy_only=False)))
                 malformed = pc.and_(pc.invert(ok), pc.invert(empty)).to_numpy(zero_copy_only=False)
                 return pc.cast(pc.if_else(ok, values, pa.scalar(None, values.type)), target), malformed
         return self.view(("numbers", name, integer), cast)
+
+
+def _within_int64(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
+    """`shaped` (cells written as integers) without those beyond a 64-bit integer, which no
+    typed reader (pandas, R, SQLite, Parquet) holds: they would be rounded or wrapped silently."""
+    ok = shaped.copy()
+    lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(shaped & (lengths > 18)):
+        try:
+            n = int(values[int(i)].as_py())
+        except ValueError:  # more digits than Python converts: far out of range
+            ok[i] = False
+            continue
+        ok[i] = -(1 << 63) <= n < (1 << 63)
+    return ok
 
 
 # The lexical forms of Table Schema integer and number (RE2 syntax, as pyarrow uses).
@@ -136,10 +159,13 @@ def _line_of_offset(data: bytes, offset: int) -> int:
 def _map(path: Path):
     """The file's bytes, memory-mapped: scanned in place, never copied into fresh memory (which
     costs more than the scan at a hundred megabytes). An empty file is b''."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
+    fd = open_regular(path)  # a FIFO or a directory is refused here, never waited on
+    try:
+        if os.fstat(fd).st_size == 0:
             return b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
 def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable | None:
@@ -151,8 +177,10 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         report.add(shown, None, None, None, "file-missing",
                    f"the file of resource {resource.name!r} is missing (datapackage.json names it)")
         return None
-    except (OSError, ValueError) as exc:
-        report.add(shown, None, None, None, "file-unreadable", f"cannot be read: {getattr(exc, 'strerror', exc)}")
+    except (Unreadable, OSError, ValueError) as exc:
+        report.add(shown, None, None, None, "file-unreadable",
+                   f"the file of resource {resource.name!r} cannot be read: it {describe(exc)}"
+                   if isinstance(exc, Unreadable) else f"cannot be read: {describe(exc)}")
         return None
     if not data or (data[:1024].isspace() and data[:].isspace()):
         report.add(shown, 1 if data else None, None, None, "empty-file",
@@ -183,17 +211,19 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     except UnicodeDecodeError as exc:
         report.add(shown, 1, None, None, "encoding", f"bytes that are not UTF-8 in the header ({exc.reason})")
         return None
+    delimiter = wrong_delimiter(header, resource.field_names)
+    if delimiter:
+        report.add(shown, 1, None, None, "delimiter", delimiter_message(delimiter))
+        return None
     positions = _check_header(resource, header, shown, report)
     # The fast reader is trusted only on text it cannot misread: an even number of quotes on every
     # line (an odd number is a quote left open, which the slow reader follows across lines to say
     # where), and no blank line (which it reads as a row of empty cells: see _fast_parse).
-    quoted_lines, line_ends = _quoted_lines(data, header_end + 1) if data.find(b'"') != -1 else ([], None)
-    suspicious = any(line.count(b'"') % 2 for _, line in quoted_lines)
+    ends_at, odd = _line_index(data, header_end + 1) if data.find(b'"') != -1 else (None, False)
     # Without quotes a line is a row; with them, a row count short of the line count is a
     # quote swallowing lines, so the lines are counted.
-    physical_rows = line_ends - 1 if line_ends is not None else None
-    if not suspicious:
-        del data  # the fast reader reads the file itself
+    physical_rows = len(ends_at) - 1 if ends_at is not None else None
+    if not odd:
         raw_cols = _fast_parse(path, len(header), physical_rows)
         if raw_cols is None:
             data = _normalised_bytes(path)
@@ -203,8 +233,14 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         data = data[:]
     if raw_cols is not None:
         lines = np.arange(2, 2 + (len(raw_cols[0]) if raw_cols else 0), dtype=np.int64)
-        for line_no, line in quoted_lines:
-            _check_line_quoting(line.decode("utf-8"), line_no, shown, report)
+        if ends_at is not None and len(raw_cols) and len(lines):
+            # A row whose length differs from its canonical form's has quotes it need not have:
+            # only those lines are read again, in Python, to say so.
+            physical = ends_at[1:len(lines) + 1] - ends_at[:len(lines)] - 1
+            for r in np.flatnonzero(physical != _canonical_lengths(raw_cols)):
+                line = bytes(data[int(ends_at[r]) + 1:int(ends_at[r + 1])])
+                _check_line_quoting(line.decode("utf-8"), int(r) + 2, shown, report)
+        del data
     else:
         try:
             body = data[header_end + 1:].decode("utf-8")
@@ -223,7 +259,7 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
 
 def _normalised_bytes(path: Path) -> bytes:
     """The file again, as the slow reader wants it (no BOM, LF line ends, a final newline)."""
-    data = path.read_bytes()
+    data = read_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -233,9 +269,9 @@ def _normalised_bytes(path: Path) -> bytes:
 WINDOW = 1 << 23  # bytes scanned at a time for line ends and quotes: temporaries stay small
 
 
-def _quoted_lines(data, start: int) -> tuple[list[tuple[int, bytes]], int]:
-    """(file line, bytes) of each line after the header holding a quote character, and the
-    number of line ends in the file; found with numpy, window by window, so a million-line file
+def _line_index(data, start: int) -> tuple[np.ndarray, bool]:
+    """The offset of every line end in the file, and whether a line after the header holds an
+    odd number of quote characters; found with numpy, window by window, so a million-line file
     is neither split into a million Python objects nor copied."""
     raw = np.frombuffer(data, np.uint8)
     ends, quotes = [], []
@@ -245,11 +281,30 @@ def _quoted_lines(data, start: int) -> tuple[list[tuple[int, bytes]], int]:
         quotes.append(np.flatnonzero(window == 0x22) + lo)
     ends_at, quotes_at = np.concatenate(ends), np.concatenate(quotes)
     quotes_at = quotes_at[quotes_at >= start]
-    out = []
-    for k in np.unique(np.searchsorted(ends_at, quotes_at)):
-        begin = int(ends_at[k - 1]) + 1 if k else 0
-        out.append((int(k) + 1, bytes(data[begin:int(ends_at[k])])))
-    return out, len(ends_at)
+    per_line = np.bincount(np.searchsorted(ends_at, quotes_at), minlength=len(ends_at) + 1)
+    return ends_at, bool((per_line % 2).any())
+
+
+def _canonical_lengths(columns: list[pa.Array]) -> np.ndarray:
+    """The byte length of each row written in the canonical form (csv.writer's minimal quoting:
+    a cell holding a comma or a quote is quoted, its quotes doubled), from the parsed cells with
+    numpy alone (no pyarrow compute in the reading thread: see _fast_parse)."""
+    n = len(columns[0])
+    total = np.full(n, len(columns) - 1, np.int64)
+    for col in columns:
+        offsets = _offsets(col).astype(np.int64)
+        rel = offsets - offsets[0]
+        total += rel[1:] - rel[:-1]
+        if rel[-1] == 0:
+            continue
+        buf = np.frombuffer(col.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+        quotes, commas = np.flatnonzero(buf == 0x22), np.flatnonzero(buf == 0x2C)
+        if not len(quotes) and not len(commas):
+            continue
+        n_quotes = np.bincount(np.searchsorted(rel, quotes, side="right") - 1, minlength=n)[:n]
+        n_commas = np.bincount(np.searchsorted(rel, commas, side="right") - 1, minlength=n)[:n]
+        total += n_quotes + 2 * ((n_quotes > 0) | (n_commas > 0))
+    return total
 
 
 def _check_line_quoting(line: str, line_no: int, shown: str, report: Report) -> None:
@@ -286,6 +341,27 @@ def _check_header(resource: Resource, header: list[str], shown: str, report: Rep
                    f"columns must be in the order of {resource.schema_path}: {','.join(expected)} "
                    "(python -m jakderm format fixes it)")
     return positions
+
+
+DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def wrong_delimiter(header: list[str], expected: list[str]) -> str | None:
+    """The delimiter a spreadsheet saved the file with, when it is not a comma: a header that is
+    one cell holding the expected column names joined by ';' (a European locale's "CSV") or a tab."""
+    if len(header) != 1 or not header[0]:
+        return None
+    for delimiter in DELIMITERS:
+        names = header[0].split(delimiter)
+        if len(names) > 1 and len(set(names) & set(expected)) >= min(2, len(expected)):
+            return delimiter
+    return None
+
+
+def delimiter_message(delimiter: str) -> str:
+    return (f"the file is separated by {DELIMITERS[delimiter]}, not commas (a spreadsheet's export in another "
+            "locale or format?): save it as CSV with commas as separators (in LibreOffice: Save As, Text CSV, "
+            "field delimiter ','); the file was not read further")
 
 
 def _closest(name: str, options: list[str]) -> str | None:

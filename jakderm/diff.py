@@ -14,6 +14,7 @@ warning section: identifiers are stable once published.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .report import Report
 # (quoting, line ends, BOM, order) change no value and are left to the validator.
 READ_PROBLEMS = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
                  "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-unknown",
-                 "column-duplicate", "descriptor"}
+                 "column-duplicate", "descriptor", "delimiter"}
 
 
 class GitError(Exception):
@@ -42,7 +43,8 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def resolve_ref(repo: Path, ref: str) -> str:
-    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    # --end-of-options: a ref such as "--output=x" is a name to look up, never an option
+    done = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if done.returncode != 0:
         raise GitError(f"{ref!r} is not a commit in {repo}")
     return done.stdout.decode().strip()
@@ -123,7 +125,7 @@ def read_snapshot(repo: Path, ref: str, tmp: Path) -> Snapshot:
             table[key] = row
         rows[name] = table
         headers[name] = present
-    problems = [f"`{f.file}`{':' + str(f.line) if f.line else ''} ({f.rule}): {f.message}"
+    problems = [f"{_code(f.file)}{':' + str(f.line) if f.line else ''} ({f.rule}): {_text(f.message)}"
                 for f in report.sorted() if f.rule in READ_PROBLEMS | {"primary-key-duplicate"}]
     return Snapshot(ref, commit, descriptor, package.resources, rows, headers, problems)
 
@@ -159,26 +161,27 @@ def schema_changes(a: Resource, b: Resource) -> list[str]:
     fb = {f.name: f for f in b.fields}
     for f in b.fields:
         if f.name not in fa:
-            out.append(f"field added: `{f.name}` ({f.type}{', required' if f.required else ''})")
+            out.append(f"field added: {_code(f.name)} ({_text(f.type)}{', required' if f.required else ''})")
         elif fa[f.name].type != f.type:
-            out.append(f"type changed: `{f.name}`: {fa[f.name].type} → {f.type}")
+            out.append(f"type changed: {_code(f.name)}: {_text(fa[f.name].type)} → {_text(f.type)}")
     for f in a.fields:
         if f.name not in fb:
-            out.append(f"field removed: `{f.name}` ({f.type})")
+            out.append(f"field removed: {_code(f.name)} ({_text(f.type)})")
     for name in [n for n in fb if n in fa]:
         ca, cb = fa[name].constraints, fb[name].constraints
         if ca != cb:
             keys = sorted(set(ca) | set(cb))
-            parts = [f"{k}: {_json(ca.get(k))} → {_json(cb.get(k))}" for k in keys if ca.get(k) != cb.get(k)]
-            out.append(f"constraints changed: `{name}`: " + "; ".join(parts))
+            parts = [f"{_text(k)}: {_code(_json(ca.get(k)))} → {_code(_json(cb.get(k)))}" for k in keys
+                     if ca.get(k) != cb.get(k)]
+            out.append(f"constraints changed: {_code(name)}: " + "; ".join(parts))
     if a.primary_key != b.primary_key:
-        out.append(f"primary key changed: ({', '.join(a.primary_key)}) → ({', '.join(b.primary_key)})")
+        out.append(f"primary key changed: ({_text(', '.join(a.primary_key))}) → ({_text(', '.join(b.primary_key))})")
     fka = {_fk(fk) for fk in a.foreign_keys}
     fkb = {_fk(fk) for fk in b.foreign_keys}
-    out += [f"foreign key added: {s}" for s in sorted(fkb - fka)]
-    out += [f"foreign key removed: {s}" for s in sorted(fka - fkb)]
+    out += [f"foreign key added: {_text(s)}" for s in sorted(fkb - fka)]
+    out += [f"foreign key removed: {_text(s)}" for s in sorted(fka - fkb)]
     if a.path != b.path:
-        out.append(f"file moved: `{a.path}` → `{b.path}`")
+        out.append(f"file moved: {_code(a.path)} → {_code(b.path)}")
     return out
 
 
@@ -236,12 +239,46 @@ def diff_table(name: str, a: Snapshot, b: Snapshot) -> TableDiff:
 
 # ---------------------------------------------------------------- Markdown
 
-def _code(value: str) -> str:
+def _code(value: str, table: bool = False) -> str:
+    """A value as a Markdown code span, inert whatever it holds: the fence is longer than any run
+    of backticks inside (so a value cannot close it and let `<img onerror=…>` render as HTML),
+    line breaks and other control characters are shown as visible escapes (a line break would end
+    the list item), and in a table '|' is escaped (it would split the row)."""
     if value == "":
         return "*(empty)*"
-    ticks = "``" if "`" in value else "`"
-    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    value = _visible(value)
+    if table:
+        value = value.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or (value.startswith(" ") and value.endswith(" ")) else ""
     return f"{ticks}{pad}{value}{pad}{ticks}"
+
+
+def _visible(text: str) -> str:
+    """Line breaks, tabs and other control characters as escapes a reader can see (\\n, \\t, \\x00)."""
+    return re.sub(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]",
+                  lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(m.group(), f"\\x{ord(m.group()):02x}"
+                                                                     if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"),
+                  text)
+
+
+def _text(value: object) -> str:
+    """Plain text (a file name, a message, a version) inert in Markdown: every character Markdown
+    or HTML gives a meaning is backslash-escaped, control characters made visible."""
+    return re.sub(r"([\\`*_\[\]<>|~&])", r"\\\1", _visible(str(value)))
+
+
+def _precision_note(old: str, new: str) -> str:
+    """' (same value; printed precision 1 → 0 decimals)' when two numbers differ only in how
+    they are printed (60.0 → 60): printed precision is data here (docs/data-model.md, percent)."""
+    pattern = r"[+-]?[0-9]+(\.[0-9]*)?"
+    if not (re.fullmatch(pattern, old) and re.fullmatch(pattern, new)) or float(old) != float(new):
+        return ""
+    da = len(old.split(".")[1]) if "." in old else 0
+    db = len(new.split(".")[1]) if "." in new else 0
+    return f" **(same value; printed precision changed: {da} → {db} decimal(s))**" if da != db else \
+        " (same value, written differently)"
 
 
 def _show_key(res: Resource, key: tuple) -> str:
@@ -265,12 +302,12 @@ def _label(s: Snapshot) -> str:
     """`v0.1.0` (1a2b3c4d5e), or the short commit alone when the ref is a commit id."""
     if s.commit.startswith(s.ref.lower()):
         return f"`{s.commit[:10]}`"
-    return f"`{s.ref}` ({s.commit[:10]})"
+    return f"{_code(s.ref)} ({s.commit[:10]})"
 
 
 def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
     out: list[str] = []
-    va, vb = a.descriptor.get("version", "?"), b.descriptor.get("version", "?")
+    va, vb = _text(a.descriptor.get("version", "?")), _text(b.descriptor.get("version", "?"))
     out.append(f"# Data diff: {_label(a)} → {_label(b)}")
     out.append("")
     out.append(f"Package version: {va} → {vb}" + (" (unchanged)" if va == vb else ""))
@@ -279,7 +316,7 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
     out.append("| table | rows added | rows removed | rows changed | schema changes |")
     out.append("| --- | ---: | ---: | ---: | ---: |")
     for d in diffs:
-        label = f"`{d.name}`" + {"added": " (new table)", "removed": " (table removed)"}.get(d.status, "")
+        label = _code(d.name, table=True) + {"added": " (new table)", "removed": " (table removed)"}.get(d.status, "")
         n_add, n_rem, n_chg = d.counts
         out.append(f"| {label} | {n_add} | {n_rem} | {n_chg} | {len(d.schema)} |")
     out.append("")
@@ -294,8 +331,8 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
         for d in diffs:
             if not d.removed:
                 continue
-            what = "table removed" if d.status == "removed" else f"key ({', '.join(d.resource.primary_key)})"
-            out.append(f"- `{d.name}` ({what}):")
+            what = "table removed" if d.status == "removed" else f"key ({_text(', '.join(d.resource.primary_key))})"
+            out.append(f"- {_code(d.name)} ({what}):")
             for k in d.removed:
                 hint = f" — renamed? the same row is added as {_code(_show_key(d.resource, d.renamed[k]))}" \
                     if k in d.renamed else ""
@@ -311,12 +348,12 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
         out.append("")
         for d in schema:
             if d.status == "added":
-                out.append(f"- `{d.name}`: new table, key ({', '.join(d.resource.primary_key)}), "
+                out.append(f"- {_code(d.name)}: new table, key ({_text(', '.join(d.resource.primary_key))}), "
                            f"{len(d.resource.fields)} fields")
             elif d.status == "removed":
-                out.append(f"- `{d.name}`: table removed")
+                out.append(f"- {_code(d.name)}: table removed")
             else:
-                out.append(f"- `{d.name}`:")
+                out.append(f"- {_code(d.name)}:")
                 out += [f"  - {line}" for line in d.schema]
         out.append("")
 
@@ -333,10 +370,10 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
         if d.status == "same" and not d.schema:
             continue
         n_add, n_rem, n_chg = d.counts
-        out.append(f"## `{d.name}`: {n_add} added, {n_rem} removed, {n_chg} changed")
+        out.append(f"## {_code(d.name)}: {n_add} added, {n_rem} removed, {n_chg} changed")
         out.append("")
         if d.uncompared:
-            out.append(f"*{d.uncompared}.*")
+            out.append(f"*{_text(d.uncompared)}.*")
             out.append("")
         new_rows = b.rows.get(d.name, {})
         if d.added:
@@ -347,7 +384,7 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
                 out.append(f"- {_code(_show_key(d.resource, k))}{_provenance(d.resource, row)}")
                 for c, v in row.items():
                     if v != "" and c not in d.resource.primary_key and c not in ("source_id", "locator"):
-                        out.append(f"  - {c}: {_code(v)}")
+                        out.append(f"  - {_text(c)}: {_code(v)}")
             out.append("")
         if d.removed:
             out.append(f"### Removed ({n_rem}) — see the warning above")
@@ -359,7 +396,8 @@ def render(a: Snapshot, b: Snapshot, diffs: list[TableDiff]) -> str:
             out.append("")
             for k, cells in d.changed:
                 out.append(f"- {_code(_show_key(d.resource, k))}{_provenance(d.resource, new_rows[k])}")
-                out += [f"  - {c}: {_code(old)} → {_code(new)}" for c, old, new in cells]
+                out += [f"  - {_text(c)}: {_code(old)} → {_code(new)}{_precision_note(old, new)}"
+                        for c, old, new in cells]
             out.append("")
     if all(d.status == "same" and not d.schema for d in diffs):
         out.append("No data or schema change.")
@@ -380,13 +418,22 @@ def diff_refs(repo: str | Path, ref_a: str, ref_b: str) -> str:
 def run_diff(ref_a: str, ref_b: str, repo: str | Path = ".", output: str | None = None) -> int:
     import sys
 
+    from .files import atomic_write, describe
+
     try:
         text = diff_refs(repo, ref_a, ref_b)
     except GitError as exc:
         print(f"jakderm diff: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the temporary folder: disk full, no /tmp
+        print(f"jakderm diff: cannot read the package at the refs: {describe(exc)}", file=sys.stderr)
+        return 2
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            atomic_write(Path(output), text.encode("utf-8"))
+        except OSError as exc:
+            print(f"jakderm diff: cannot write {output}: {describe(exc)}; nothing was written", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     return 0

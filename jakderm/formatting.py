@@ -2,15 +2,20 @@
 
 Only the bytes around values change (BOM, line ends, quoting, column and row order); every cell
 is written back exactly as read. A file that cannot be parsed unambiguously is left untouched
-and reported, so the command never loses a value.
+and reported, so the command never loses a value. Only the resources datapackage.json names and
+whose paths stay inside the package are touched (descriptor.load_package), and each is replaced
+atomically (files.atomic_write): a reader or a second run never sees half a file.
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
+from .csvfile import delimiter_message, wrong_delimiter
 from .descriptor import DescriptorError, Resource, load_package
+from .files import Unreadable, atomic_write, describe, read_bytes
 from .report import Report
 
 
@@ -42,6 +47,9 @@ def canonical_text(text: str, resource: Resource) -> str:
     if not rows:
         raise ValueError("empty file")
     header, body = rows[0], rows[1:]
+    delimiter = wrong_delimiter(header, resource.field_names)
+    if delimiter:
+        raise ValueError(delimiter_message(delimiter).replace("; the file was not read further", ""))
     for i, r in enumerate(body, start=2):
         if len(r) != len(header):
             raise ValueError(f"row {i} has {len(r)} cells but the header has {len(header)}")
@@ -72,11 +80,17 @@ def format_package(path: str | Path = ".", check: bool = False) -> int:
         print(f"datapackage.json: {exc}")
         return 2
     changed, failed = [], []
+    done: set[str] = set()
     for res in package.resources.values():
         file = package.root / res.path
-        if not file.exists():
+        if res.path in done or not file.exists():
             continue
-        raw = file.read_bytes()
+        done.add(res.path)
+        try:
+            raw = read_bytes(file)
+        except (Unreadable, OSError) as exc:
+            failed.append(f"{res.path}: left unchanged: cannot be read ({describe(exc)})")
+            continue
         try:
             text = raw.decode("utf-8")
             new = canonical_text(text, res)
@@ -84,11 +98,13 @@ def format_package(path: str | Path = ".", check: bool = False) -> int:
             failed.append(f"{res.path}: left unchanged: {exc}")
             continue
         if new.encode("utf-8") != raw:
-            changed.append(res.path)
             if not check:
-                tmp = file.with_suffix(file.suffix + ".tmp")
-                tmp.write_bytes(new.encode("utf-8"))
-                tmp.replace(file)
+                try:
+                    atomic_write(Path(os.path.realpath(file)), new.encode("utf-8"), file.stat().st_mode & 0o7777)
+                except OSError as exc:
+                    failed.append(f"{res.path}: left unchanged: cannot be written ({describe(exc)})")
+                    continue
+            changed.append(res.path)
     for line in failed:
         print(line)
     verb = "would reformat" if check else "reformatted"

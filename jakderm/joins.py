@@ -86,7 +86,15 @@ def percent_decimals(text_column) -> pd.Series:
 
 def repeated_keys(columns: list[Encoded]) -> np.ndarray:
     """True on each row whose combination of values appeared on an earlier row (empty counts as
-    a value). The columns' codes are combined in mixed radix, so no million-row string is built."""
+    a value)."""
+    first = first_of_keys(columns)
+    return first != np.arange(len(first))
+
+
+def first_of_keys(columns: list[Encoded]) -> np.ndarray:
+    """For each row, the first row with the same combination of values (itself when none came
+    before; empty counts as a value). The columns' codes are combined in mixed radix, so no
+    million-row string is built."""
     codes, radix = None, 1
     for enc in columns:
         size = len(enc.dictionary) + 1
@@ -100,15 +108,15 @@ def repeated_keys(columns: list[Encoded]) -> np.ndarray:
             codes, uniques = pd.factorize(codes)
             codes, radix = codes.astype(np.int64) * size + enc.indices, (len(uniques) + 1) * size
     if codes is None or len(codes) == 0:
-        return np.zeros(0 if codes is None else len(codes), bool)
+        return np.zeros(0, np.int64)
+    rows = np.arange(len(codes))
     ordered = np.sort(codes)  # numpy's vectorised sort: a tenth of the time of hashing a million codes
     if not (ordered[1:] == ordered[:-1]).any():
-        return np.zeros(len(codes), bool)  # the common case: no repeat
+        return rows  # the common case: no repeat
     dense, uniques = pd.factorize(codes)
     first = np.full(len(uniques), -1, np.int64)
-    rows = np.arange(len(dense))
     first[dense[::-1]] = rows[::-1]
-    return first[dense] != rows
+    return first[dense]
 
 
 def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFrame]:
@@ -194,6 +202,10 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
     d["_percent_decimals"] = (percent_decimals(text.columns["percent"]).values
                               if has_text and "percent" in text.columns else np.nan)
     keys = ESTIMAND_KEYS[name]
-    d["_estimand_repeat"] = (repeated_keys([text.encoded(k) for k in keys])
-                             if has_text and all(k in text.columns for k in keys) else False)
+    if has_text and all(k in text.columns for k in keys):
+        first = first_of_keys([text.encoded(k) for k in keys])
+        d["_estimand_first"] = first
+        d["_estimand_repeat"] = first != np.arange(len(first))
+    else:
+        d["_estimand_repeat"] = False
     return d

@@ -21,7 +21,10 @@ def package_root(path: str | Path = ".") -> Path:
     return p
 
 
-def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
+ERRORS = ("raise", "coerce")
+
+
+def load(path: str | Path = ".", errors: str = "raise") -> dict[str, pd.DataFrame]:
     """Every table of the package as a typed DataFrame, keyed by table name.
 
     `path` is the package directory or its datapackage.json; with the default "." outside a
@@ -29,26 +32,64 @@ def load(path: str | Path = ".") -> dict[str, pd.DataFrame]:
 
     Types come from the Table Schemas: integers as nullable Int64, numbers as Float64, dates as
     dates, enum fields as categoricals with the enum's values as categories, other text as string.
-    Raises ValueError naming file, line and column if a table cannot be read.
-    """
-    from .csvfile import READ_INCOMPLETE, read_text_table
-    from .descriptor import load_package
-    from .report import Report
-    from .typed import typed_frame
 
-    report = Report()
-    package = load_package(package_root(path), report)
-    tables = {}
-    for name, res in package.resources.items():
-        text = read_text_table(package.root, res, report)
-        if text is not None:
-            tables[name] = typed_frame(text)
-    fatal = [f for f in report.errors if f.rule in READ_INCOMPLETE]
-    if fatal:
-        f = fatal[0]
-        raise ValueError(f"{f.file}:{f.line or ''} {f.column or ''} {f.rule}: {f.message} "
-                         "(run `python validate.py` for every problem)")
+    The package is validated first (docs/data-model.md): with errors="raise" (the default) a package
+    that does not validate raises jakderm.validation.InvalidPackage (a ValueError) naming file,
+    line and column of its first errors. With errors="coerce" the tables that can be read are
+    returned, every cell that does not fit its field is missing, and a warning lists what was
+    blanked or left out: no value changes silently.
+    """
+    import warnings
+
+    from .validation import InvalidPackage, validate_and_read
+
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {ERRORS}, not {errors!r}")
+    report, package, texts = validate_and_read(package_root(path))
+    if package is None:  # datapackage.json itself is unusable
+        raise InvalidPackage(report, "jakderm.load()")
+    if not report.valid and errors == "raise":
+        raise InvalidPackage(report, "jakderm.load()")
+    tables = {name: _typed(text) for name, text in texts.items()}
+    if errors == "coerce" and not report.valid:
+        blanked = _blanked(texts, tables, report)
+        left_out = sorted({f.file for f in report.errors if f.rule in _LEFT_OUT})
+        lines = [f"{file}:{line} [{column}] {value!r} ({rule})" for file, line, column, value, rule in blanked[:20]]
+        message = (f"jakderm.load(errors='coerce'): the package does not validate ({report.total('error')} "
+                   f"error(s)); {len(blanked)} cell(s) that do not fit their field were read as missing")
+        if lines:
+            message += ":\n  " + "\n  ".join(lines) + (f"\n  … and {len(blanked) - 20} more" if len(blanked) > 20 else "")
+        if left_out:
+            message += "\nrows or tables that could not be read in full: " + ", ".join(left_out)
+        message += "\n(run `python validate.py` for every problem)"
+        warnings.warn(message, UserWarning, stacklevel=2)
     return tables
+
+
+# Findings after which rows or columns of a file are missing from what load() returns.
+_LEFT_OUT = {"file-missing", "file-unreadable", "encoding", "empty-file", "schema-missing", "schema-invalid",
+             "row-cells", "line-break-in-cell", "blank-line", "column-missing", "column-duplicate", "delimiter",
+             "descriptor"}
+
+
+def _typed(text) -> pd.DataFrame:
+    from .typed import typed_frame
+    return typed_frame(text)  # cells the validator reported (text.bad) are missing
+
+
+def _blanked(texts: dict, tables: dict, report) -> list[tuple]:
+    """(file, line, column, value, rule) of every non-empty cell that is missing in the typed
+    table; the rule is the validator's finding at that cell."""
+    rules = {(f.file, f.line, f.column): f.rule for f in report.errors}
+    out = []
+    for name, text in texts.items():
+        frame = tables[name]
+        for column, raw in text.columns.items():
+            lost = ~text.empty(column) & frame[column].isna().to_numpy(bool)
+            for i in lost.nonzero()[0]:
+                where = (text.resource.path, int(text.lines[i]), column)
+                out.append((*where, raw[int(i)].as_py(), rules.get(where, "does not fit its field")))
+    return out
 
 
 def analysis_table(path: str | Path = ".", tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:

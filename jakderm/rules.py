@@ -28,6 +28,12 @@ class Rule:
     column: str
     hint: str
     holds: Callable[[pd.DataFrame], pd.Series]
+    # What a contributor needs to mend one failing row (the value the counts give, the line of
+    # the row it clashes with): (frame, row index, file line of each row) -> text after the hint.
+    detail: Callable[[pd.DataFrame, int, object], str] | None = None
+    # Other columns of the row the rule reads: where one of them holds a cell the schema layer
+    # reported (read as missing), the rule's failure is that cell's follow-on, not reported.
+    reads: tuple[str, ...] = ()
 
 
 def _b(series) -> pd.Series:
@@ -50,6 +56,25 @@ def _percent_agrees(df: pd.DataFrame, n: str, total: str) -> pd.Series:
         derived = 100.0 * df[n].astype("Float64") / df[total].astype("Float64")
     diff = (df["percent"] - derived).abs()
     return _b(diff <= tolerance)
+
+
+def _percent_detail(n: str, total: str):
+    def detail(d: pd.DataFrame, i: int, lines) -> str:
+        num, den, pct = d[n].iloc[i], d[total].iloc[i], d["percent"].iloc[i]
+        decimals = int(d["_percent_decimals"].iloc[i])
+        if pd.isna(num) or pd.isna(den) or not den:
+            return ""
+        derived = 100.0 * float(num) / float(den)
+        return (f": {n} {int(num)} of {int(den)} gives {derived:.{decimals + 2}f}, which printed with "
+                f"{decimals} decimal(s) is {derived:.{decimals}f}, not {float(pct):.{decimals}f} (agreement within "
+                f"±{0.5 * 10.0 ** -decimals:g}). If the source itself prints this percent with these counts, keep "
+                f"it as printed, put percent-matches-counts in rule_exception and say so in note")
+    return detail
+
+
+def _estimand_detail(d: pd.DataFrame, i: int, lines) -> str:
+    first = int(d["_estimand_first"].iloc[i]) if "_estimand_first" in d else -1
+    return f" (the other row is line {int(lines[first])})" if 0 <= first < len(lines) else ""
 
 
 RULES: list[Rule] = [
@@ -106,20 +131,20 @@ RULES: list[Rule] = [
          lambda d: _b(d.analysed <= d._arm_n)),
     Rule("percent-matches-counts", "outcomes", "percent",
          "percent must agree with 100*responders/analysed to the precision printed",
-         lambda d: _percent_agrees(d, "responders", "analysed")),
+         lambda d: _percent_agrees(d, "responders", "analysed"), _percent_detail("responders", "analysed")),
     Rule("timepoint-within-randomized-period", "outcomes", "timepoint_weeks",
          "an outcome of a randomized trial lies within the trial's randomized_period_weeks",
          lambda d: _b((d._design != RANDOMIZED) | (d.timepoint_weeks <= d._period))),
     Rule("timepoint-stated", "outcomes", "timepoint_weeks",
          "give timepoint_weeks, or timepoint_text where the source gives no week",
-         lambda d: _b(_present(d.timepoint_weeks) | _present(d.timepoint_text))),
+         lambda d: _b(_present(d.timepoint_weeks) | _present(d.timepoint_text)), reads=("timepoint_text",)),
     Rule("outcome-has-result", "outcomes", "responders",
          "an outcome row gives responders or percent (or both)",
-         lambda d: _b(_present(d.responders) | _present(d.percent))),
+         lambda d: _b(_present(d.responders) | _present(d.percent)), reads=("percent",)),
     Rule("one-figure-per-estimand", "outcomes", "arm_id",
          "another row already gives a figure for this arm, endpoint, timepoint (weeks and text), subgroup, "
          "population and imputation: keep one, or tell them apart",
-         lambda d: ~d._estimand_repeat.astype(bool)),
+         lambda d: ~d._estimand_repeat.astype(bool), _estimand_detail),
     Rule("source-linked-to-trial", "outcomes", "source_id",
          "the source must be linked to this outcome's trial in trial_sources.csv",
          lambda d: _b(d._source_linked)),
@@ -132,13 +157,14 @@ RULES: list[Rule] = [
          lambda d: _b(d.participants_at_risk <= d._arm_n)),
     Rule("percent-matches-counts", "adverse_events", "percent",
          "percent must agree with 100*participants_with_event/participants_at_risk to the precision printed",
-         lambda d: _percent_agrees(d, "participants_with_event", "participants_at_risk")),
+         lambda d: _percent_agrees(d, "participants_with_event", "participants_at_risk"),
+         _percent_detail("participants_with_event", "participants_at_risk")),
     Rule("ae-has-result", "adverse_events", "participants_with_event",
          "an adverse-event row gives participants_with_event or percent (or both)",
-         lambda d: _b(_present(d.participants_with_event) | _present(d.percent))),
+         lambda d: _b(_present(d.participants_with_event) | _present(d.percent)), reads=("percent",)),
     Rule("one-figure-per-estimand", "adverse_events", "arm_id",
          "another row already counts this arm, term, period (weeks and text) and subgroup: keep one",
-         lambda d: ~d._estimand_repeat.astype(bool)),
+         lambda d: ~d._estimand_repeat.astype(bool), _estimand_detail),
     Rule("source-linked-to-trial", "adverse_events", "source_id",
          "the source must be linked to this row's trial in trial_sources.csv",
          lambda d: _b(d._source_linked)),
@@ -168,7 +194,7 @@ def rules_for(table: str) -> list[Rule]:
     return [r for r in RULES if r.table == table]
 
 
-def _applicable(rule: Rule):
+def applicable(rule: Rule):
     """A rule whose columns a package's schema lacks (an older or trimmed schema) does not apply."""
     def holds(frame: pd.DataFrame) -> pd.Series:
         try:
@@ -202,6 +228,6 @@ def pandera_schema(resource: Resource, dtypes: bool = True) -> pa.DataFrameSchem
                if dtypes else {})
     # ignore_na=False: each rule says itself where a missing value holds (see _b); Pandera's own
     # allowance would test every row of the frame for all-missing once per rule.
-    checks = [pa.Check(_applicable(r), name=f"{r.name}:{r.column}", error=r.hint, ignore_na=False)
+    checks = [pa.Check(applicable(r), name=f"{r.name}:{r.column}", error=r.hint, ignore_na=False)
               for r in rules_for(resource.name)]
     return pa.DataFrameSchema(columns, checks=checks, strict=False, name=resource.name)

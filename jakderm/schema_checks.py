@@ -28,12 +28,27 @@ TYPE_HINTS = {
     "date": "a date as YYYY-MM-DD",
     "boolean": "true or false",
 }
-FORMULA_STARTS = np.frombuffer(b"=+-@", np.uint8)  # first bytes a spreadsheet reads as a formula
-MAX_PER_RULE = 200  # findings per file, column and rule; the rest are counted in one line
+# What a spreadsheet may run as a formula when the CSV is opened (the OWASP CSV-injection list):
+# a cell starting with =, +, -, @, a tab or a carriage return, also after leading spaces.
+FORMULA_STARTS = np.frombuffer(b"=+-@\t\r ", np.uint8)  # first bytes worth a closer look
+FORMULA = r"^[ ]*[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[ ]*" + NUMBER_PATTERNS[False][1:]  # "-0.5" is a number to a spreadsheet, not a formula
+# Characters no cell may hold: C0 controls (tab included; line breaks are reported as such), DEL
+# and the C1 controls. Spreadsheets, terminals and R's readers treat them differently, or drop them.
+CONTROL = r"[\x00-\x1f\x7f\x{80}-\x{9f}]"
+MAX_CELL = 32_767  # characters a spreadsheet cell holds (Excel, LibreOffice): longer is cut on opening
+SHOWN_VALUE = 200  # characters of a long value kept in a finding
+
+
+def _shown(value):
+    if isinstance(value, str) and len(value) > 1000:
+        return value[:SHOWN_VALUE] + f"… ({len(value):,} characters)"
+    return value
 
 
 class Sink:
-    """Adds findings for the rows flagged in a mask, capped so a broken column stays readable."""
+    """Adds findings for the rows flagged in a mask. Beyond the report's cap per file and rule
+    the rows are only counted, so a broken million-row column costs no message per row."""
 
     def __init__(self, report: Report, table: TextTable):
         self.report, self.table = report, table
@@ -47,13 +62,12 @@ class Sink:
             self.table.bad[column] = mask.copy() if prev is None else (prev | mask)
         shown = self.table.resource.path
         col = self.table.positions.get(column) if column else None
-        for i in idx[:MAX_PER_RULE]:
-            value = None if values is None else values[int(i)].as_py()
+        room = self.report.room(shown, rule, severity)
+        for i in idx[:room]:
+            value = None if values is None else _shown(values[int(i)].as_py())
             msg = message(int(i)) if callable(message) else message
             self.report.add(shown, int(self.table.lines[i]), column, value, rule, msg, severity, col)
-        if len(idx) > MAX_PER_RULE:
-            self.report.add(shown, None, column, None, rule,
-                            f"{len(idx) - MAX_PER_RULE} more row(s) break this rule in this column", severity, col)
+        self.report.count(shown, rule, severity, len(idx) - min(room, len(idx)))
         return idx
 
 
@@ -84,14 +98,20 @@ def check_fields(table: TextTable, report: Report) -> None:
         if values is None:
             continue
         empty = table.empty(fld.name)
-        present = ~empty
+        # A cell longer than a spreadsheet holds is one finding, and no other check reads it.
+        too_long = _too_long(values)
+        sink.flag(too_long, fld.name, "cell-too-long",
+                  lambda i: f"this cell holds {len(values[i].as_py()):,} characters; a spreadsheet cell holds "
+                            f"{MAX_CELL:,} and would cut it on opening: shorten it (quote the rest in the source)",
+                  values)
+        present = ~empty & ~too_long
         c = fld.constraints
         if c.get("required"):
             sink.flag(empty, fld.name, "required", f"{fld.name} is required and may not be empty")
         if fld.type in ("integer", "number"):
             nums, ok = _numbers(table, fld.name, fld.type, present)
             bad = present & ~ok
-            sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
+            sink.flag(bad, fld.name, "type", _type_message(fld.name, fld.type, values), values)
             with np.errstate(invalid="ignore"):
                 if "minimum" in c:
                     sink.flag(nums < c["minimum"], fld.name, "minimum",
@@ -102,26 +122,127 @@ def check_fields(table: TextTable, report: Report) -> None:
         elif fld.type in TYPE_PATTERNS:
             ok = _match(table, fld.name, TYPE_PATTERNS[fld.type])
             if fld.type == "date":
-                ok &= _valid_dates(values, ok)
+                ok &= _valid_dates(values, ok & present)
             bad = present & ~ok
-            sink.flag(bad, fld.name, "type", f"{fld.name} must be {TYPE_HINTS[fld.type]}", values)
+            sink.flag(bad, fld.name, "type", _type_message(fld.name, fld.type, values), values)
         elif "enum" not in c and "pattern" not in c:
-            # Free text that a spreadsheet would run as a formula when the CSV is opened
-            # (an enum or a pattern already keeps such text out of the other columns).
-            risky = np.isin(first_bytes(values), FORMULA_STARTS)
+            # Free text (an enum or a pattern already keeps such text out of the other columns).
+            risky = present & _formula(table, fld.name, values)
             sink.flag(risky, fld.name, "formula-injection",
-                      "a text cell may not begin with =, +, - or @ (a spreadsheet would run it as a formula); "
-                      "reword it", values)
+                      "a text cell may not begin with =, +, -, @, a tab or a carriage return, even after spaces (a "
+                      "spreadsheet would run it as a formula); reword it", values)
+            control = present & ~risky & _controls(table, fld.name, values)
+            sink.flag(control, fld.name, "control-character", lambda i: _control_message(values[i].as_py()), values)
         if "enum" in c:
             allowed = pa.array([str(v) for v in c["enum"]], pa.string())
             bad = present & ~table.per_value(fld.name, lambda v: _np(pc.is_in(v, value_set=allowed)))
-            sink.flag(bad, fld.name, "enum", f"{fld.name} must be one of: {', '.join(map(str, c['enum']))}", values)
+            choices = [str(v) for v in c["enum"]]
+            sink.flag(bad, fld.name, "enum",
+                      lambda i: f"{fld.name} must be one of: {', '.join(choices)}"
+                                + _did_you_mean(values[i].as_py(), choices), values)
         if "pattern" in c:
-            bad = present & ~_match(table, fld.name, c["pattern"])
-            sink.flag(bad, fld.name, "pattern", f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name),
-                      values)
+            try:
+                matched = _match(table, fld.name, c["pattern"])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                report.add(table.resource.schema_path, None, fld.name, c["pattern"], "schema-invalid",
+                           f"the pattern of field {fld.name!r} is not a regular expression the checks can run "
+                           f"({str(exc).splitlines()[0][:160]}); the column's pattern is not checked")
+                matched = None
+            if matched is not None:
+                bad = present & ~matched
+                sink.flag(bad, fld.name, "pattern",
+                          f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name), values)
         if c.get("unique"):
             _flag_duplicates(sink, [values], present, fld.name, "unique", f"{fld.name} must be unique")
+
+
+def _too_long(values: pa.Array) -> np.ndarray:
+    """Cells over MAX_CELL characters, read off the offsets (bytes) before counting characters."""
+    from .csvfile import _offsets
+    offsets = _offsets(values)
+    suspect = (offsets[1:] - offsets[:-1]) > MAX_CELL
+    if not suspect.any():
+        return suspect
+    out = np.zeros(len(values), bool)
+    for i in np.flatnonzero(suspect):
+        out[i] = len(values[int(i)].as_py()) > MAX_CELL
+    return out
+
+
+def _formula(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
+    first = first_bytes(values)
+    suspect = np.isin(first, FORMULA_STARTS)
+    if not suspect.any():
+        return suspect
+    looks = _np(pc.match_substring_regex(values, FORMULA))
+    number = _np(pc.match_substring_regex(values, PLAIN_NUMBER))
+    return suspect & looks & ~number
+
+
+def _controls(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
+    """Cells holding a control character; the column's bytes are scanned first (in C), the
+    cells only when one is there."""
+    from .csvfile import _offsets
+    offsets = _offsets(values)
+    if len(values) == 0 or offsets[-1] == offsets[0]:
+        return np.zeros(len(values), bool)
+    data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+    if not ((data < 0x20) | (data == 0x7F) | (data == 0xC2)).any():
+        return np.zeros(len(values), bool)
+    return _np(pc.match_substring_regex(values, CONTROL))
+
+
+CONTROL_NAMES = {0: "NUL", 9: "a tab", 0x0B: "a vertical tab", 0x0C: "a form feed", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+def _control_message(text: str) -> str:
+    import re
+    m = re.search("[\x00-\x1f\x7f\x80-\x9f]", text)
+    if m is None:
+        return "holds a control character; remove it"
+    code = ord(m.group())
+    name = CONTROL_NAMES.get(code, "a control character")
+    return (f"holds {name} (U+{code:04X}) at character {m.start() + 1}: no cell may hold control characters "
+            "(spreadsheets and readers drop or misread them); remove it")
+
+
+def _type_message(name: str, type_: str, values: pa.Array):
+    """The message for a cell of the wrong type, saying why when it looks right (a date that does
+    not exist, a number too large to hold)."""
+    import re
+
+    def message(i: int) -> str:
+        text = values[i].as_py()
+        base = f"{name} must be {TYPE_HINTS[type_]}"
+        if type_ == "date" and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return base + f"; {text} does not exist in the calendar"
+        if type_ == "integer" and re.fullmatch(r"[+-]?[0-9]+", text):
+            return base + "; this one is beyond what a 64-bit integer holds (±9,223,372,036,854,775,807)"
+        if type_ in ("integer", "number") and re.fullmatch(r"[+-]?(inf|infinity|nan)", text.strip(), re.I):
+            return base + "; infinity and NaN are no number a source prints"
+        if type_ == "number" and re.fullmatch(NUMBER_PATTERNS[False].replace("$", "").replace("^", ""), text):
+            return base + "; this one is beyond what a 64-bit floating-point number holds"
+        return base
+    return message
+
+
+def _did_you_mean(value: str, options, many=None) -> str:
+    """'; did you mean 'NRI'?' for the valid value closest to `value` (same letters in another
+    case first, then the most similar), or ''."""
+    found = closest(value, options, many)
+    return f"; did you mean {found!r}?" if found else ""
+
+
+def closest(value: str, options, many=None) -> str | None:
+    import difflib
+    if not isinstance(value, str) or not value:
+        return None
+    lowered = value.strip().lower()
+    for option in options:
+        if option.lower() == lowered:
+            return option
+    found = difflib.get_close_matches(value, options, n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def _pattern_hint(name: str) -> str:
@@ -266,10 +387,42 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
             par = pc.binary_join_element_wise(*[parent.columns[f] for f in fk["ref_fields"]], sep)
             found = _np(pc.is_in(child, value_set=par))
         target = f"{fk['resource']}.{'/'.join(fk['ref_fields'])}"
-        sink.flag(present & ~found, fk["fields"][0], "foreign-key",
-                  f"{'/'.join(fk['fields'])} must name an existing {target}; there is none with this value"
-                  + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""),
-                  child_cols[0])
+        base = (f"{'/'.join(fk['fields'])} must name an existing {target}; there is none with this value"
+                + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""))
+        if len(child_cols) == 1:
+            suggest = _Suggestions(parent.columns[fk["ref_fields"][0]])
+            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())  # noqa: E731
+        else:
+            message = base
+        sink.flag(present & ~found, fk["fields"][0], "foreign-key", message, child_cols[0])
+
+
+class _Suggestions:
+    """The closest existing key to an unknown one, looked for among keys sharing its first
+    characters (a slug's trial part), so that a million keys cost one pass to index, not one
+    comparison per unknown value and key."""
+
+    def __init__(self, keys: pa.Array):
+        self.keys = keys
+        self.index: dict[str, list[str]] | None = None
+        self.memo: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        if value in self.memo:
+            return self.memo[value]
+        if self.index is None:
+            self.index = {}
+            for k in pc.unique(self.keys).to_pylist():
+                if k:
+                    self.index.setdefault(k[:3].lower(), []).append(k)
+        candidates = self.index.get(value[:3].lower(), [])
+        if len(candidates) > 5000:
+            candidates = []
+        if not candidates and sum(len(v) for v in self.index.values()) <= 2000:
+            candidates = [k for v in self.index.values() for k in v]
+        found = _did_you_mean(value, candidates) if len(self.memo) < 1000 else ""
+        self.memo[value] = found
+        return found
 
 
 def check_row_order(table: TextTable, report: Report) -> None:

@@ -41,6 +41,13 @@ def _cast_numbers(table, field: Field, invalid: np.ndarray | None) -> pa.Array:
 
 def typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.Series:
     """One column of a TextTable, typed. `invalid` marks cells already reported as bad: read as missing."""
+    column = _typed_column(table, field, invalid)
+    if invalid is not None and invalid.any() and field.type not in ("integer", "number"):
+        column = with_missing(column, invalid)
+    return column
+
+
+def _typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.Series:
     values = table.columns[field.name]
     if field.type in ("integer", "number"):
         nums = _cast_numbers(table, field, invalid)
@@ -56,7 +63,12 @@ def typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.S
         ok = pc.fill_null(pc.match_substring_regex(values, TYPE_PATTERNS["date"]), False)
         parsed = pc.strptime(pc.if_else(ok, values, pa.scalar(None, values.type)), format="%Y-%m-%d", unit="s",
                              error_is_null=True)
-        return pd.Series(pd.arrays.ArrowExtensionArray(pc.cast(parsed, pa.date32())), name=field.name, copy=False)
+        dates = pc.cast(parsed, pa.date32())
+        # strptime rolls a day that does not exist over (2021-02-30 -> 2021-03-02): such a date
+        # does not print back as written, and is missing, never another day
+        same = pc.fill_null(pc.equal(pc.strftime(dates, format="%Y-%m-%d"), values), False)
+        dates = pc.if_else(same, dates, pa.scalar(None, pa.date32()))
+        return pd.Series(pd.arrays.ArrowExtensionArray(dates), name=field.name, copy=False)
     if field.type == "boolean":
         return pd.Series(pd.array(pc.equal(values, "true"), dtype="boolean"), name=field.name, copy=False)
     if field.enum:
