@@ -67,12 +67,10 @@ FROM_THE_FRAME: dict[str, Callable[[pd.DataFrame, str], pd.Series | None]] = {
 
 
 def _reads_only_the_frame(rule: Rule, fields: list[Field]) -> bool:
-    """Whether the rule can be evaluated on one frame of its table. A rule that declares the
-    columns it reads is taken at its word; otherwise it is run on an empty frame holding the
-    table's fields and FROM_THE_FRAME's columns, and a missing column shows as an error."""
-    reads = getattr(rule, "reads", None)
-    if reads is not None:
-        return set(reads) <= {f.name for f in fields} | set(FROM_THE_FRAME)
+    """Whether the rule can be evaluated on one frame of its table: it is run on an empty frame
+    holding the table's fields and FROM_THE_FRAME's columns, and a joined column it needs shows as
+    an error. (`Rule.reads` lists only the row's cells whose reported value silences a follow-on
+    failure, not every column a rule reads, so it cannot decide this.)"""
     probe = pd.DataFrame({f.name: pd.Series(pd.array([], dtype=pandas_dtype(f))) for f in fields})
     for column in FROM_THE_FRAME:
         probe[column] = pd.Series(dtype=float)
