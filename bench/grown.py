@@ -17,13 +17,13 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from run import timed  # bench/ is first on sys.path when a script here runs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -63,15 +63,6 @@ def grow(dest: Path, n: int, errors: bool) -> Path:
             rows.loc[at, column] = [bad(rows.loc[i]) for i in at] if column == "arm_id" else bad(None)
     rows.to_csv(dest / "data" / "outcomes.csv", index=False, lineterminator="\n")
     return dest
-
-
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MB, stdout) of one run, via GNU time."""
-    start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    peak_kb = int(out.stderr.strip().splitlines()[-1]) if out.stderr.strip() else 0
-    return seconds, peak_kb // 1024, out.stdout
 
 
 def main() -> None:

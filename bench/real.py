@@ -22,10 +22,11 @@ import json
 import math
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from run import timed  # bench/ is first on sys.path when a script here runs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -126,16 +127,6 @@ def grow(source: Path, out: Path, outcomes: int) -> tuple[Path, int, dict[str, i
         rows_per_table[name] = len(rows)
     stamp.write_text(tag)
     return out, copies, rows_per_table
-
-
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak resident MB, stdout) of one whole process, via GNU time."""
-    start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    lines = out.stderr.strip().splitlines()
-    peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-    return seconds, peak_kb // 1024, out.stdout
 
 
 def runs(cmd: list[str], repeat: int) -> dict:

@@ -38,7 +38,8 @@ def timed(cmd: list[str]) -> tuple[float, int, str]:
     start = time.perf_counter()
     out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    peak_kb = int(out.stderr.strip().splitlines()[-1]) if out.stderr.strip() else 0
+    lines = out.stderr.strip().splitlines()
+    peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else 0
     return seconds, peak_kb // 1024, out.stdout
 
 

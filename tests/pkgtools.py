@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -128,3 +129,15 @@ def has(report, rule: str, file: str | None = None, line: int | None = None, col
 
 def show(report) -> str:
     return "\n".join(f"{f.severity} {f.file}:{f.line} [{f.column}] {f.rule}: {f.message}" for f in report.findings)
+
+
+def require_r(purpose: str, program: str = "Rscript") -> str:
+    """The path of an R program, or a skip saying why; a failure instead where CI asks for R
+    (JAKDERM_REQUIRE_R=1), so that a missing install never passes as skipped tests."""
+    import pytest
+    path = shutil.which(program)
+    if path is None:
+        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
+            pytest.fail(f"JAKDERM_REQUIRE_R=1 but {program} is not on PATH")
+        pytest.skip(f"{program} not found: install R to {purpose} (set JAKDERM_REQUIRE_R=1 to make this a failure)")
+    return path

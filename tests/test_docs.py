@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pkgtools import require_r
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 EXAMPLE = re.compile(r"<!-- example: (?P<lang>\w+) -->\n```(?:python|r)\n(?P<code>.*?)```\n(?P<between>.*?)```text\n"
@@ -51,10 +53,8 @@ def test_readme_has_a_pandas_and_an_r_example():
 def test_readme_example_prints_what_the_readme_shows(i):
     match = examples()[i]
     lang = match["lang"]
-    if lang == "r" and not shutil.which("Rscript"):
-        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
-            pytest.fail("Rscript is required (JAKDERM_REQUIRE_R=1) but not installed")
-        pytest.skip("Rscript not installed")
+    if lang == "r":
+        require_r("run the README's R examples")
     assert run_example(lang, match["code"]) == match["output"], \
         "the README's output is stale: run `python tests/test_docs.py --update`"
 

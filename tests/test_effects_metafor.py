@@ -9,8 +9,6 @@ heterogeneous ones. Needs `Rscript` with metafor (Debian: r-cran-metafor); witho
 are skipped, unless JAKDERM_REQUIRE_R=1 (as in CI), when they fail.
 """
 import json
-import os
-import shutil
 import subprocess
 import warnings
 
@@ -21,7 +19,7 @@ import pytest
 import jakderm
 from effects_fixture import add_synthetic_trials
 from jakderm.meta_analysis import escalc
-from pkgtools import ROOT, Pkg
+from pkgtools import ROOT, Pkg, require_r
 
 MEASURES = ("RR", "OR", "RD")
 METHODS = ("REML", "DL")
@@ -54,20 +52,10 @@ def hand_built_groups() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def require_rscript() -> str:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
-            pytest.fail("JAKDERM_REQUIRE_R=1 but Rscript is not on PATH")
-        pytest.skip("Rscript not found: install R with metafor to compare with metafor "
-                    "(set JAKDERM_REQUIRE_R=1 to make this a failure)")
-    return rscript
-
-
 @pytest.fixture(scope="module")
 def sides(tmp_path_factory):
     """(python, r): the effects and fits of both sides, computed on the same rows."""
-    rscript = require_rscript()
+    rscript = require_r("compare the effect sizes with metafor (r-cran-metafor)")
     tmp = tmp_path_factory.mktemp("metafor")
     synthetic = add_synthetic_trials(Pkg(tmp_path_factory.mktemp("synthetic"), with_example=False))
     packages = {"curated": ROOT, "synthetic": synthetic.root}

@@ -5,15 +5,13 @@ Needs `Rscript` with readr and jsonlite. Without it the tests are skipped, unles
 """
 import json
 import math
-import os
-import shutil
 import subprocess
 
 import pandas as pd
 import pytest
 
 import jakderm
-from pkgtools import ROOT
+from pkgtools import ROOT, require_r
 
 # pandas dtype (as str) -> R class, for the types the Table Schemas use.
 R_CLASS = {"Int64": "integer", "Float64": "numeric", "date32[day][pyarrow]": "Date", "category": "factor",
@@ -22,12 +20,7 @@ R_CLASS = {"Int64": "integer", "Float64": "numeric", "date32[day][pyarrow]": "Da
 
 @pytest.fixture(scope="module")
 def r_tables(tmp_path_factory):
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
-            pytest.fail("JAKDERM_REQUIRE_R=1 but Rscript is not on PATH")
-        pytest.skip("Rscript not found: install R with readr and jsonlite to compare R/jakderm.R with pandas "
-                    "(set JAKDERM_REQUIRE_R=1 to make this a failure)")
+    rscript = require_r("compare the R reader with pandas (readr, jsonlite)")
     out = tmp_path_factory.mktemp("r") / "tables.json"
     run = subprocess.run([rscript, str(ROOT / "tests" / "R" / "dump.R"), str(ROOT), str(out)],
                          capture_output=True, text=True, timeout=300)

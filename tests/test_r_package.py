@@ -6,23 +6,19 @@ R-running tests are skipped, unless JAKDERM_REQUIRE_R=1 (as in CI), when they fa
 import json
 import os
 import re
-import shutil
 import subprocess
 
-import pytest
 import yaml
 
 import jakderm
-from pkgtools import ROOT
+from pkgtools import ROOT, require_r
 
 RPKG = ROOT / "R"
 
 
-def require_r() -> None:
-    if shutil.which("R") is None or shutil.which("Rscript") is None:
-        if os.environ.get("JAKDERM_REQUIRE_R") == "1":
-            pytest.fail("JAKDERM_REQUIRE_R=1 but R is not on PATH")
-        pytest.skip("R not found: install r-base-core to check the R package")
+def require_r_cmd() -> None:
+    require_r("check the R package (r-base-core)", "R")
+    require_r("check the R package (r-base-core)")
 
 
 def description() -> dict[str, str]:
@@ -56,7 +52,7 @@ def test_every_export_has_a_help_page():
 
 
 def test_citation_agrees_with_citation_cff(tmp_path):
-    require_r()
+    require_r_cmd()
     out = tmp_path / "citation.json"
     code = f"""
         meta <- list(Version = "{description()['Version']}", Encoding = "UTF-8")
@@ -80,7 +76,7 @@ def test_citation_agrees_with_citation_cff(tmp_path):
 
 
 def test_r_cmd_build_and_check_pass_without_errors_or_warnings(tmp_path):
-    require_r()
+    require_r_cmd()
     build = subprocess.run(["R", "CMD", "build", str(RPKG)], cwd=tmp_path, capture_output=True, text=True,
                            timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
