@@ -33,6 +33,7 @@ from pathlib import Path
 from .descriptor import DescriptorError, load_package
 from .formatting import canonical_text
 from .report import Report
+from .rows import read_rows
 
 API = "https://clinicaltrials.gov/api/v2/studies/"
 API_ENV = "JAKDERM_CTGOV_API"  # another base URL (a local server in tests)
@@ -218,14 +219,10 @@ def open_package(path: str | Path) -> Package:
         package = load_package(Path(path), report)
     except DescriptorError as exc:
         raise ScaffoldError(f"{Path(path) / 'datapackage.json'}: {exc}") from None
-    rows = {}
-    for name, res in package.resources.items():
-        file = package.root / res.path
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScaffoldError(f"{res.path}: cannot be read ({exc})") from None
-        rows[name] = list(csv.DictReader(io.StringIO(text, newline="")))
+    try:
+        rows = read_rows(package)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ScaffoldError(f"a table of the package cannot be read ({exc})") from None
     return Package(package.root, package.resources, rows)
 
 
