@@ -9,6 +9,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .csvfile import Encoded, encode
+from .rules import ESTIMAND_KEYS
+
+# The columns prepare() adds to each table, with their dtypes: the rule layer's Pandera schema
+# (rules.pandera_schema) declares them beside the fields, so a rule can only read what is made here.
+_RESULTS = {"_design": "category", "_arm_n": "Int64", "_source_linked": "boolean", "_percent_decimals": "float64",
+            "_estimand_first": "int64", "_estimand_repeat": "bool"}
+# The fields prepare() reads from each table (besides the ESTIMAND_KEYS of the results tables).
+READS = {
+    "trials": ("trial_id", "design", "randomized_period_weeks", "source_id"),
+    "arms": ("arm_id", "trial_id", "source_id", "n_randomized", "n_enrolled"),
+    "trial_sources": ("trial_id", "source_id"),
+    "outcomes": ("arm_id", "source_id", "percent", *ESTIMAND_KEYS["outcomes"]),
+    "adverse_events": ("arm_id", "source_id", "percent", *ESTIMAND_KEYS["adverse_events"]),
+}
+JOINED: dict[str, dict[str, str]] = {
+    "trials": {"_arms_n_randomized": "Int64", "_arms_complete": "boolean", "_arms_n_enrolled": "Int64",
+               "_arms_complete_enrolled": "boolean", "_source_linked": "boolean"},
+    "arms": {"_design": "object", "_period": "Int64", "_source_linked": "boolean", "_arm_n": "Int64"},
+    "outcomes": {**_RESULTS, "_period": "Int64"},
+    "adverse_events": _RESULTS,
+}
 
 
 def _arrow(values) -> pa.Array:
@@ -124,7 +145,7 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
     out = dict(frames)
     trials, arms = frames.get("trials"), frames.get("arms")
     trial_sources = frames.get("trial_sources")
-    if arms is None and ("outcomes" in frames or "adverse_events" in frames):
+    if arms is None:  # arms.csv missing (reported already): the rules that read arms find none
         arms = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              (("arm_id", "string"), ("trial_id", "string"), ("source_id", "string"),
                               ("n_randomized", "Int64"), ("n_enrolled", "Int64"))})
@@ -148,9 +169,12 @@ def _trials_frame(trials, arms, links: Links) -> pd.DataFrame:
     size = g.size()
     key = t.trial_id.astype(object)
     t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1)).astype("Int64")
-    t["_arms_complete"] = key.map(g.n_randomized.count() == size).astype("boolean").fillna(False)
+    # An arm whose trial_id is missing (reported) could belong to any trial: no sum can be judged.
+    orphans = bool(arms.trial_id.isna().any())
+    t["_arms_complete"] = key.map(g.n_randomized.count() == size).astype("boolean").fillna(False) & (not orphans)
     t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1)).astype("Int64")
-    t["_arms_complete_enrolled"] = key.map(g.n_enrolled.count() == size).astype("boolean").fillna(False)
+    t["_arms_complete_enrolled"] = (key.map(g.n_enrolled.count() == size).astype("boolean").fillna(False)
+                                    & (not orphans))
     t["_source_linked"] = links.linked(links.trial_codes(t.trial_id), links.source_codes(t.source_id)).values
     return t
 
@@ -172,7 +196,6 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
     """Outcomes or adverse events with their arm's size, trial design and period, whether their
     source is linked to their trial, the printed decimals of `percent`, and estimand repeats.
     Looked up through each key column's distinct values (text.encoded), not row by row."""
-    from .rules import ESTIMAND_KEYS
     d = frame.copy(deep=False)  # new columns only: the typed frame is shared, not copied
 
     def encoded(column: str) -> Encoded:
@@ -206,6 +229,7 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
         first = first_of_keys([text.encoded(k) for k in keys])
         d["_estimand_first"] = first
         d["_estimand_repeat"] = first != np.arange(len(first))
-    else:
+    else:  # a key column missing from the file (reported already): no row repeats another
+        d["_estimand_first"] = np.arange(len(d))
         d["_estimand_repeat"] = False
     return d
