@@ -35,9 +35,11 @@ def check_rules(package: Package, frames: dict[str, pd.DataFrame], texts: dict[s
         if name not in texts:
             continue  # a missing file, reported already
         res = package.resources[name]
-        broken = failures(res, frame)
-        # a second entry of a repeated name is not joined to the other tables: the same holds
-        report_failures(texts[name], frame, broken, report, judge_unused=not partial and name == res.name)
+        # A second entry of a repeated name (reported) is not joined to the other tables: only the
+        # rules reading its own fields are judged on it, and its exceptions are not.
+        joined = name == res.name
+        broken = failures(res, frame, joined)
+        report_failures(texts[name], frame, broken, report, judge_unused=joined and not partial)
 
 
 def _schemas_complete(package: Package, report: Report) -> bool:
@@ -57,18 +59,21 @@ def _schemas_complete(package: Package, report: Report) -> bool:
     return complete
 
 
-def failures(resource: Resource, frame: pd.DataFrame) -> dict[Rule, np.ndarray]:
+def failures(resource: Resource, frame: pd.DataFrame, joined: bool = True) -> dict[Rule, np.ndarray]:
     """{rule: the rows that break it} for every rule of the table broken somewhere. (That the joined
     frames' dtypes are those the schema declares is a test's business: tests/test_layers.py.)"""
     rules = rules_for(resource.name)
     schema = pandera_schema(resource, joins.JOINED.get(resource.name, {}))
+    checks = dict(zip(rules, schema.checks, strict=True))
+    if not joined:
+        rules = [r for r in rules if not any(c in joins.JOINED.get(resource.name, {}) for c in r.reads)]
     for rule in rules:
         missing = [c for c in rule.reads if c not in frame.columns]
         if missing:
             raise RuleError(f"rule {rule.key} reads {missing}, which the joined {resource.name} frame lacks")
     out: dict[Rule, np.ndarray] = {}
-    for rule, check in zip(rules, schema.checks, strict=True):
-        result = check(only_its_columns(rule, frame))
+    for rule in rules:
+        result = checks[rule](only_its_columns(rule, frame))
         holds = np.asarray(result.check_output, dtype=bool)
         if len(holds) != len(frame):
             raise RuleError(f"rule {rule.key} returned {len(holds)} values for {len(frame)} rows")
