@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from jakderm.cli import run  # noqa: E402
+from jakderm.cli import run
 
 if __name__ == "__main__":
     run(["validate", *sys.argv[1:]])

@@ -204,7 +204,7 @@ def _fill_sqlite(package: Package, tables: dict[str, pd.DataFrame], tmp: Path) -
             cols = [_python_values(frame[f.name], f) for f in res.fields]
             sql = (f"INSERT INTO {_q(name)} ({', '.join(_q(f.name) for f in res.fields)}) "
                    f"VALUES ({', '.join('?' for _ in res.fields)})")
-            for row in zip(*cols):
+            for row in zip(*cols, strict=True):
                 # dates are stored as ISO text
                 con.execute(sql, [v.isoformat() if isinstance(v, dt.date) else v for v in row])
         con.execute("COMMIT")
@@ -302,7 +302,7 @@ def write_xlsx(package: Package, tables: dict[str, pd.DataFrame], path: Path) ->
     for name, res in package.resources.items():
         frame = tables[name]
         cols = [_python_values(frame[f.name], f) for f in res.fields]
-        fill(wb.create_sheet(name[:31]), res.field_names, zip(*cols))
+        fill(wb.create_sheet(name[:31]), res.field_names, zip(*cols, strict=True))
 
     props = wb.properties
     props.creator = NAME

@@ -202,7 +202,7 @@ def match_list(rows: list[dict], lines: list[int], trials: list[dict]) -> list[L
         for s in {t["trial_id"], slug(t.get("acronym", ""))} - {""}:
             by_slug.setdefault(s, []).append(t)
     entries = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         remarks: list[str] = []
         found: list[dict] = []
         named = by_slug.get(slug(row["name"]), [])

@@ -140,7 +140,7 @@ def load_package(root: Path, report: Report | None = None) -> Package:
         if _schema_is_sound(name, schema_path, fields, pk, fks, report):
             resources[key] = Resource(name, res["path"], schema_path, fields, pk, fks, res)
     named = {r.get("name") for r in raw if isinstance(r, dict)}
-    for key, res in resources.items():
+    for res in resources.values():
         for fk in res.foreign_keys:
             target = resources.get(fk["resource"])
             if target is None and fk["resource"] in named:

@@ -284,7 +284,7 @@ def _precision_note(old: str, new: str) -> str:
 def _show_key(res: Resource, key: tuple) -> str:
     if len(key) == 1:
         return key[0]
-    return ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key))
+    return ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key, strict=True))
 
 
 def _provenance(res: Resource, row: dict[str, str]) -> str:

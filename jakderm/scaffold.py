@@ -399,7 +399,7 @@ def _arm(group, interventions, package, d, trial_id, arm_id, source_id) -> dict[
         doses = {(float(v), u.lower()) for v, u in DOSE.findall(text)}
         if len(doses) == 1:
             value, unit = doses.pop()
-            row["dose"] = ("%g" % value)
+            row["dose"] = f"{value:g}"
             row["dose_unit"] = unit
         else:
             d.todo.append(f"arms: {arm_id}: dose " + ("not stated" if not doses else "ambiguous") + " in the arm's text")

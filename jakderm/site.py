@@ -309,7 +309,7 @@ searched.</p>
                         f'{cell(e(t.get("phase", "")))}{cell(self.indication_link(t.get("indication_id", ""), 0))}'
                         f'{cell(", ".join(self.drug_link(x, 0) for x in drugs))}{cell(self.registry_link(t.get("nct_id", "")))}'
                         f'{cell(e(n), "num")}</tr>')
-        opts = lambda vs: "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in vs)  # noqa: E731
+        opts = lambda vs: "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in vs)
         body = f"""<h1>Trials and studies</h1>
 <form class="filter" id="trial-filter" role="search" onsubmit="return false">
 <label>Filter <input type="search" id="filter-text" placeholder="drug, trial, NCT id, indication…" autocomplete="off"></label>
@@ -623,12 +623,12 @@ trial's page lists the figures it still lacks.</p>
     def forest_groups(self, frame, per_trial: bool) -> str:
         keys = ["endpoint_id", "timepoint_weeks", "population", "imputation", "subgroup"]
         if per_trial:
-            keys = ["trial_id"] + keys
+            keys = ["trial_id", *keys]
         out = []
         frame = frame.sort_values([k for k in keys if k in frame.columns], kind="stable")
         for key, grp in frame.groupby([k for k in keys if k in frame.columns], dropna=False, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            named = dict(zip([k for k in keys if k in frame.columns], key))
+            named = dict(zip([k for k in keys if k in frame.columns], key, strict=True))
             if _fmt(named.get("timepoint_weeks")):
                 named["timepoint_weeks"] = "week " + _fmt(named["timepoint_weeks"])
             label = " · ".join(_fmt(v) for v in named.values() if _fmt(v))
@@ -725,7 +725,7 @@ def effects_function():
 
     import jakderm
     try:
-        fn = getattr(jakderm, "effects")
+        fn = jakderm.effects
     except AttributeError:
         fn = None
     if fn is not None and not callable(fn):
