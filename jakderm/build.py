@@ -110,7 +110,7 @@ def _missing(v) -> bool:
 
 
 def _python_values(series: pd.Series, fld: Field) -> list:
-    out = []
+    out: list[object] = []
     for v in series.astype(object):
         if _missing(v):
             out.append(None)
@@ -346,7 +346,8 @@ def check_version(version: object) -> str:
 
 def release_entries(out: Path) -> tuple[list[str], list[str]]:
     """(release files, anything else) in OUT, looked at without following a link or leaving OUT."""
-    ours, other = [], []
+    ours: list[str] = []
+    other: list[str] = []
     with os.scandir(out) as it:
         for entry in it:
             if entry.name == "SHA256SUMS" and entry.is_file(follow_symlinks=False):

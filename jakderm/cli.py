@@ -148,7 +148,7 @@ def skip_unused_imports() -> None:
     data synthesis no command does; that import is most of a cold run on the real package
     (bench/real.py prints the run both ways). The module is marked absent, never unloaded: a
     process that has imported it keeps it, and jakderm imported as a library is untouched."""
-    sys.modules.setdefault("hypothesis", None)
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None marks a module absent
 
 
 def run(argv: list[str] | None = None) -> None:

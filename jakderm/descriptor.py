@@ -210,7 +210,7 @@ def _parse_schema(sd: dict):
         for bound in ("minimum", "maximum"):
             if bound in c and type_ in ("integer", "number") and not _number(c[bound]):
                 problems.append((shown, f"field {shown!r}: {bound!r} must be a number, not {c[bound]!r}"))
-        fields.append(Field(name, type_, desc, c))
+        fields.append(Field(shown or "", type_, desc, c))
     pk_raw = sd.get("primaryKey", [])
     pk = [] if pk_raw in ([], None) else _names(pk_raw)
     if pk is None:

@@ -196,6 +196,7 @@ def _fk(fk: dict) -> str:
 def diff_table(name: str, a: Snapshot, b: Snapshot) -> TableDiff:
     ra, rb = a.resources.get(name), b.resources.get(name)
     if rb is None:
+        assert ra is not None, f"{name} is in neither snapshot"
         d = TableDiff(name, ra, "removed")
         d.removed = _ordered(ra, a.rows.get(name, {}))
         return d

@@ -163,7 +163,7 @@ def fmt(x: float, measure: str) -> str:
     return f"{x:.2f}" if measure != "RD" else f"{x:+.3f}".replace("+0.000", "0.000")
 
 
-def description(e: pd.DataFrame, endpoint: str, timepoint: int, measure: str, method: str) -> str:
+def description(e: pd.DataFrame, endpoint: str, timepoint: int | str, measure: str, method: str) -> str:
     """The plotted rows as text, stored in the SVG: what tests/test_forest.py compares."""
     lines = [f"jak-derm-data forest plot: {endpoint} {when(timepoint)}, {measure}, {method}; jakderm {__version__}"]
     for r in e.sort_values(["drug_id", "dose", "trial_id", "arm_id"]).itertuples():
@@ -252,7 +252,7 @@ def draw(rows: list[dict], title: str, measure: str, footer: str):
 def write_figure(fig, out: Path, title: str, desc: str) -> None:
     """Write atomically: a temporary file in the target folder, renamed over the target."""
     fmt_name = out.suffix.lower().lstrip(".")
-    metadata = {"Description": desc, "Title": title}
+    metadata: dict[str, str | None] = {"Description": desc, "Title": title}
     if fmt_name == "svg":
         metadata["Date"] = None  # no timestamp: the same data give the same file
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)

@@ -71,7 +71,7 @@ def metadata(package, rows) -> dict:
     """Datasette metadata from the descriptor, the Table Schemas and the vocabulary tables."""
     d = package.descriptor
     lic = (d.get("licenses") or [{}])[0]
-    seed = next((s for s in d.get("sources", []) if s.get("path")), {})
+    seed: dict = next((s for s in d.get("sources", []) if s.get("path")), {})
     vocab = {
         "endpoint_id": "Vocabulary: " + "; ".join(f"{r['endpoint_id']} = {r['label']}" for r in rows["endpoints"]),
         "ae_term_id": "Vocabulary: " + "; ".join(f"{r['ae_term_id']} = {r['label']}" for r in rows["ae_terms"]),

@@ -90,7 +90,8 @@ def markdown_blocks(text: str) -> str:
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = block.splitlines()
         if lines and lines[0].startswith("- "):
-            items, current = [], []
+            items: list[str] = []
+            current: list[str] = []
             for line in lines:
                 if line.startswith("- ") and current:
                     items.append(" ".join(current))
@@ -264,13 +265,13 @@ searched.</p>
         self.page("index.html", "Home", body)
 
     def seed(self) -> str:
-        first = next((x for x in self.d.get("sources", []) if x.get("title")), {})
+        first: dict = next((x for x in self.d.get("sources", []) if x.get("title")), {})
         url = safe_url(first.get("path", ""))
         return a(url, e(first.get("title", "")), external=True) if url else e(first.get("title", ""))
 
     def citation(self) -> str:
         """The dataset's citation, from CITATION.cff where the repository has one."""
-        cff = {}
+        cff: dict = {}
         path = self.root / "CITATION.cff"
         if path.exists():
             import yaml
