@@ -51,12 +51,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from .csvfile import TextTable
 from .descriptor import DescriptorError, Field, Package, Resource
 from .files import atomic_write, describe, fsync_dir, inside, read_bytes
 from .formatting import sort_key_fn
 from .typed import typed_frame
+from .validation import InvalidPackage, require_valid
 
 NAME = "jak-derm-data"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
@@ -271,10 +276,6 @@ DICTIONARY_HEADER = ["table", "field", "type", "required", "key", "enum", "minim
 
 
 def write_xlsx(package: Package, tables: dict[str, pd.DataFrame], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
 
     bold = Font(bold=True)
     wb = Workbook()
@@ -384,7 +385,6 @@ def check_out(out: Path) -> None:
 
 def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
     """Build every release file into `out`; returns their paths (SHA256SUMS last)."""
-    from .validation import require_valid
 
     out = Path(out)
     check_out(out)
@@ -429,7 +429,6 @@ def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
 
 
 def build_package(path: str | Path = ".", out: str | Path = "dist") -> int:
-    from .validation import InvalidPackage
 
     try:
         files = build(path, out)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import Unreadable, inside, read_bytes
 from .report import Report
 
 
@@ -54,7 +56,6 @@ class Package:
 
 
 def read_json(path: Path, shown: str) -> dict:
-    from .files import Unreadable, read_bytes
     try:
         text = read_bytes(path).decode("utf-8")
     except FileNotFoundError:
@@ -80,7 +81,6 @@ def load_package(root: Path, report: Report | None = None) -> Package:
     A resource whose path or schema path leads outside the package is a descriptor finding and
     its files are never opened. A resource name given twice is a finding too, and each entry is
     still read and checked (the later one under the key "NAME (resources[i])")."""
-    from .files import inside
 
     root = Path(root)
     if root.is_file():
@@ -166,7 +166,6 @@ def _names(value) -> list[str] | None:
 
 
 def _number(v) -> bool:
-    import math
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

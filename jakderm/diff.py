@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .csvfile import read_text_table
 from .descriptor import DescriptorError, Resource, load_package
+from .files import atomic_write, describe
 from .formatting import sort_key_fn
 from .report import Report
 
@@ -417,9 +419,7 @@ def diff_refs(repo: str | Path, ref_a: str, ref_b: str) -> str:
 
 
 def run_diff(ref_a: str, ref_b: str, repo: str | Path = ".", output: str | None = None) -> int:
-    import sys
 
-    from .files import atomic_write, describe
 
     try:
         text = diff_refs(repo, ref_a, ref_b)

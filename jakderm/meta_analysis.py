@@ -18,6 +18,8 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from .loader import load, package_root
+
 MEASURES = ("RR", "OR", "RD")
 METHODS = ("REML", "DL")
 CONTROL_ROLES = ("placebo", "vehicle")
@@ -160,7 +162,6 @@ def effects(path: str | Path = ".", measure: str = "RR", tables: dict[str, pd.Da
     """
     check_measure(measure)
     if tables is None:
-        from .loader import load, package_root
         tables = load(package_root(path))
     p = comparisons(tables)
     out = pd.DataFrame({

@@ -34,6 +34,7 @@ from .descriptor import DescriptorError, load_package
 from .formatting import canonical_text
 from .report import Report
 from .rows import read_rows
+from .validation import validate_package
 
 API = "https://clinicaltrials.gov/api/v2/studies/"
 API_ENV = "JAKDERM_CTGOV_API"  # another base URL (a local server in tests)
@@ -680,7 +681,6 @@ def write_out(d: Draft, package: Package, out: str | Path) -> list[Path]:
 
 def merge(d: Draft, package: Package) -> list[str]:
     """Add the draft to the package: validated on a copy first, then each file replaced atomically."""
-    from .validation import validate_package
 
     texts = _texts(d, package, with_existing=True)
     with tempfile.TemporaryDirectory(prefix="jakderm-scaffold-") as tmp:

@@ -290,7 +290,7 @@ def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, 
     row_code = np.full(sink.table.n_rows, -1, np.int64)
     row_code[idx] = codes
     lines = sink.table.lines
-    key_text = lambda i: "/".join(c[i].as_py() for c in columns)  # noqa: E731
+    key_text = lambda i: "/".join(c[i].as_py() for c in columns)
     sink.flag(mask, column, rule,
               lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_seen[row_code[i]]])}",
               columns[0])
@@ -393,7 +393,7 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
                 + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""))
         if len(child_cols) == 1:
             suggest = _Suggestions(parent.columns[fk["ref_fields"][0]])
-            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())  # noqa: E731
+            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())
         else:
             message = base
         sink.flag(present & ~found, fk["fields"][0], "foreign-key", message, child_cols[0])

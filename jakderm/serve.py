@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .build import build
 from .rows import InvalidPackage, read_rows, validated
 
 DATABASE = "jakderm"  # the name in URLs: /jakderm/trials.json
@@ -103,7 +104,6 @@ def metadata(package, rows) -> dict:
 
 def prepare(root: str | Path, folder: Path) -> tuple[Path, Path]:
     """The release SQLite and its metadata.json, written into `folder`."""
-    from .build import build
 
     package, _ = validated(root)
     rows = read_rows(package)

@@ -31,7 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+import yaml
+
 from . import coverage as cov_mod
+from . import meta_analysis
+from .build import BuildError, build
+from .descriptor import DescriptorError
 from .rows import InvalidPackage, Rows, group, index, read_rows, validated
 
 MARKER = ".jakderm-site"  # in every folder this command wrote, so that it replaces only its own output
@@ -274,7 +280,6 @@ searched.</p>
         cff: dict = {}
         path = self.root / "CITATION.cff"
         if path.exists():
-            import yaml
             cff = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
         authors = ", ".join(a.get("name") or " ".join(x for x in (a.get("family-names"), a.get("given-names")) if x)
                             for a in cff.get("authors", [])) or "jak-derm-data curators"
@@ -657,7 +662,6 @@ def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     try:
-        import pandas as pd
         if v is pd.NA:
             return ""
     except ImportError:  # pragma: no cover
@@ -721,22 +725,8 @@ def forest_svg(grp, label: str, drugs: dict) -> str:
 
 
 def effects_function():
-    """jakderm.effects, if this installation has it (it arrives with the effects module)."""
-    import importlib
-
-    import jakderm
-    try:
-        fn = jakderm.effects
-    except AttributeError:
-        fn = None
-    if fn is not None and not callable(fn):
-        fn = getattr(fn, "effects", None)
-    if fn is None:
-        try:
-            fn = getattr(importlib.import_module("jakderm.effects"), "effects", None)
-        except ImportError:
-            fn = None
-    return fn if callable(fn) else None
+    """The function the forest plots come from: jakderm.effects (a seam the tests replace)."""
+    return meta_analysis.effects
 
 
 # ---------------------------------------------------------------- writing
@@ -759,7 +749,6 @@ def generate(root: str | Path = ".", out: str | Path = "site") -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        from .build import build
         build(root, tmp / "downloads")
         sums = {}
         for line in (tmp / "downloads" / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
@@ -829,8 +818,6 @@ def build_site(path: str | Path = ".", out: str | Path = "site") -> int:
         print(f"jakderm site: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        from .build import BuildError
-        from .descriptor import DescriptorError
         if isinstance(exc, (BuildError, DescriptorError)):
             print(f"jakderm site: {exc}", file=sys.stderr)
             return 1
