@@ -235,7 +235,7 @@ def test_an_explicit_path_wins_even_when_it_holds_no_package(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
     assert loader.package_root("sub") == Path("sub")
-    with pytest.raises(InvalidPackage, match="datapackage.json"):
+    with pytest.raises(InvalidPackage, match=r"datapackage\.json"):
         jakderm.load("sub")
 
 
