@@ -6,18 +6,29 @@ from pathlib import Path
 import pandas as pd
 
 
-def installed_copy() -> Path:
-    """Where `pip install` put the data (share/jak-derm-data under the environment's prefix)."""
-    import sys
-    return Path(sys.prefix) / "share" / "jak-derm-data"
+def installed_copy() -> Path | None:
+    """The Data Package that travels inside the jakderm package, found with importlib.resources.
+
+    `jakderm/package/` is a folder of relative symlinks to the repository's own files; a wheel
+    (and an sdist) holds copies of their targets, so this is the installed data whether pip put
+    the package in a venv, under --user or --prefix. In a clone or an editable install the links
+    lead back to the repository: its root, where the links point, is returned, so that the package
+    read is the repository's and no link leads out of the folder being validated. None when the
+    package carries no data (a build from a checkout without symlinks)."""
+    from importlib.resources import files
+
+    carried = files("jakderm") / "package" / "datapackage.json"
+    if not isinstance(carried, Path) or not carried.is_file():
+        return None
+    return carried.resolve().parent
 
 
 def package_root(path: str | Path = ".") -> Path:
-    """`path` itself, or, when `path` is the default "." and holds no datapackage.json, the copy
-    of the data installed with the package."""
+    """`path` itself; or, for the default "." when the current directory holds no
+    datapackage.json, the copy of the data installed with the package (installed_copy())."""
     p = Path(path)
-    if str(path) == "." and not (p / "datapackage.json").exists() and (installed_copy() / "datapackage.json").exists():
-        return installed_copy()
+    if p == Path(".") and not (p / "datapackage.json").exists():
+        return installed_copy() or p
     return p
 
 
@@ -27,8 +38,8 @@ ERRORS = ("raise", "coerce")
 def load(path: str | Path = ".", errors: str = "raise") -> dict[str, pd.DataFrame]:
     """Every table of the package as a typed DataFrame, keyed by table name.
 
-    `path` is the package directory or its datapackage.json; with the default "." outside a
-    clone, the data installed with `pip install` are read.
+    `path` is the package directory or its datapackage.json; with the default "." in a directory
+    that holds no datapackage.json, the data installed with the package are read (package_root()).
 
     Types come from the Table Schemas: integers as nullable Int64, numbers as Float64, dates as
     dates, enum fields as categoricals with the enum's values as categories, other text as string.

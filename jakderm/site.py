@@ -632,7 +632,7 @@ trial's page lists the figures it still lacks.</p>
             keys = ["trial_id", *keys]
         out = []
         frame = frame.sort_values([k for k in keys if k in frame.columns], kind="stable")
-        for key, grp in frame.groupby([k for k in keys if k in frame.columns], dropna=False, sort=False):
+        for key, grp in frame.groupby([k for k in keys if k in frame.columns], dropna=False, sort=False, observed=True):
             key = key if isinstance(key, tuple) else (key,)
             named = dict(zip([k for k in keys if k in frame.columns], key, strict=True))
             if _fmt(named.get("timepoint_weeks")):

@@ -37,3 +37,18 @@ def test_every_lower_bound_is_pinned_and_nothing_else():
         pin = pins[name]
         # the bound itself, or its first release where the bound names none (setuptools 77 -> 77.0.1)
         assert pin >= bound and pin.release[:len(bound.release)] == bound.release, (name, str(bound), str(pin))
+
+
+def test_ci_runs_the_suite_on_the_pins_as_the_file_says():
+    """.ci/run installs the pins with the pip command the file's header gives, the package without
+    dependencies, and runs the tests in that venv."""
+    header = (ROOT / ".ci" / "min-versions.txt").read_text(encoding="utf-8").split("\n")
+    command = next(line for line in header if "-r .ci/min-versions.txt" in line)
+    options = re.search(r"pip install (.*)-r \.ci/min-versions\.txt", command).group(1).split()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    pins = next(line for line in ci if "-r .ci/min-versions.txt" in line)
+    venv = re.match(r'"?(\$\w+)/bin/pip"? install', pins).group(1)
+    assert all(o in pins.split() for o in options), (options, pins)
+    following = ci[ci.index(pins) + 1:]
+    assert any(line.startswith(f'"{venv}/bin/pip" install') and "--no-deps" in line for line in following)
+    assert any(line.startswith(f'"{venv}/bin/python" -m pytest') for line in following)
