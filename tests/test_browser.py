@@ -89,42 +89,78 @@ def ids_in(path: Path) -> set[str]:
     return {html.unescape(m) for m in re.findall(r'\sid="([^"]*)"', path.read_text(encoding="utf-8"))}
 
 
-def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, driver):
+# What a trial page shows, read in the browser in one call: each figure's row and each note's row
+# by its data attributes, whether it is displayed (rendered with a size, not visibility: hidden),
+# its rendered text, its number cells' text and its links' resolved addresses.
+PAGE_FIGURES = """
+const shown = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length)
+                    && getComputedStyle(el).visibility !== 'hidden';
+const figures = Array.from(document.querySelectorAll('tr.figure')).map(el => ({
+  table: el.dataset.table, id: el.dataset.id, shown: shown(el), text: el.innerText,
+  nums: Array.from(el.querySelectorAll('td.num, td.na')).map(td => td.innerText),
+  links: Array.from(el.querySelectorAll('a')).map(a => a.href)}));
+const notes = Array.from(document.querySelectorAll('tr[data-note-for]')).map(el => ({
+  id: el.dataset.noteFor, shown: shown(el), text: el.innerText}));
+return {figures: figures, notes: notes};
+"""
+
+
+@pytest.fixture(scope="module")
+def crawled(site, driver) -> dict[str, dict]:
+    """Every page reachable from the home page, opened once, breadth first: its console errors,
+    the links on it (as the browser resolves them) and, on a trial page, its figures (PAGE_FIGURES)."""
     start = (site / "index.html").as_uri()
-    queue, seen, problems = deque([start]), {start}, []
-    ids_cache: dict[Path, set[str]] = {}
+    queue, pages = deque([start]), {}
+    trials = (site / "trials").as_uri() + "/"
     while queue:
         url = queue.popleft()
         driver.get(url)
-        errors = console_errors(driver)
-        if errors:
-            problems.append(f"{url}: console error(s) {errors}")
-        hrefs = driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
-        for href in hrefs:
+        page = {"errors": console_errors(driver),
+                "hrefs": driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"),
+                "shown": driver.execute_script(PAGE_FIGURES) if url.startswith(trials) else None}
+        pages[url] = page
+        for href in page["hrefs"]:
+            parts = urlsplit(href)
+            target = Path(unquote(parts.path))
+            if parts.scheme == "file" and target.suffix == ".html" and target.is_file():
+                if (nxt := target.as_uri()) not in pages and nxt not in queue:
+                    queue.append(nxt)
+    return pages
+
+
+def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, crawled):
+    problems = []
+    ids_cache: dict[Path, set[str]] = {}
+    is_file: dict[Path, bool] = {}
+    for url, page in crawled.items():
+        if page["errors"]:
+            problems.append(f"{url}: console error(s) {page['errors']}")
+        for href in page["hrefs"]:
             parts = urlsplit(href)
             if parts.scheme in ("http", "https"):
                 continue  # external: the document a figure was read from
             assert parts.scheme == "file", href
             target = Path(unquote(parts.path))
-            if not target.is_file():
+            if target not in is_file:
+                is_file[target] = target.is_file()
+            if not is_file[target]:
                 problems.append(f"{url}: link to a missing file {href}")
                 continue
             if parts.fragment and target.suffix == ".html":
-                known = ids_cache.setdefault(target, ids_in(target))
+                if target not in ids_cache:
+                    ids_cache[target] = ids_in(target)
+                known = ids_cache[target]
                 if unquote(parts.fragment) not in known:
                     problems.append(f"{url}: link to a missing anchor {href}")
-            page = target.as_uri()
-            if target.suffix == ".html" and page not in seen:
-                seen.add(page)
-                queue.append(page)
     assert not problems, "\n".join(problems[:20])
+    seen = set(crawled)
     every_page = {p.as_uri() for p in site.rglob("*.html")}
     assert seen == every_page, f"pages not reachable from the home page: {sorted(every_page - seen)}"
     assert len(seen) == len(read("trials")) + len(read("drugs")) + len(read("indications")) + 8 + (
         1 if (site / "effects.html").exists() else 0)
 
 
-def test_each_trial_page_shows_every_figure_with_its_source_link(site, driver):
+def test_each_trial_page_shows_every_figure_with_its_source_link(site, crawled):
     arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
     sources = {s["source_id"]: s for s in read("sources")}
     figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read("outcomes")] + \
@@ -135,36 +171,41 @@ def test_each_trial_page_shows_every_figure_with_its_source_link(site, driver):
         by_trial.setdefault(arms[f[2]["arm_id"]], []).append(f)
     checked = 0
     for trial in read("trials"):
-        driver.get((site / "trials" / f"{trial['trial_id']}.html").as_uri())
-        shown = driver.find_elements(By.CSS_SELECTOR, "tr.figure")
+        opened = crawled[(site / "trials" / f"{trial['trial_id']}.html").as_uri()]
+        page = opened["shown"]
+        shown = {(f["table"], f["id"]): f for f in page["figures"]}
+        notes = {n["id"]: n for n in page["notes"]}
         expected = by_trial.get(trial["trial_id"], [])
-        assert len(shown) == len(expected), trial["trial_id"]
+        assert len(page["figures"]) == len(expected), trial["trial_id"]
         for table, key, row, numbers in expected:
-            el = driver.find_element(By.XPATH, f'//tr[@data-table="{table}"][@data-id="{row[key]}"]')
-            assert el.is_displayed(), row[key]
-            nums = [td.text for td in el.find_elements(By.CSS_SELECTOR, "td.num, td.na")]
+            el = shown[(table, row[key])]
+            assert el["shown"], row[key]
             for column in numbers:
                 if row[column]:
-                    assert row[column] in nums, (row[key], column, row[column], nums)
-            assert row["locator"] in el.text, row[key]
-            links = [a.get_attribute("href") for a in el.find_elements(By.TAG_NAME, "a")]
+                    assert row[column] in el["nums"], (row[key], column, row[column], el["nums"])
+            assert row["locator"] in el["text"], row[key]
+            links = el["links"]
             assert any(h.endswith(f"sources.html#{row['source_id']}") for h in links), row[key]
             if row["rule_exception"] or row["note"]:  # shown as such, on the line below the figure
-                note = driver.find_element(By.XPATH, f'//tr[@data-note-for="{row[key]}"]')
-                assert note.is_displayed(), row[key]
+                note = notes[row[key]]
+                assert note["shown"], row[key]
                 if row["rule_exception"]:
-                    assert f"rule exception: {row['rule_exception']}" in note.text, row[key]
+                    assert f"rule exception: {row['rule_exception']}" in note["text"], row[key]
             doc = site_mod.Site.document_url(sources[row["source_id"]])
             if doc:
                 assert doc in links, (row[key], doc, links)
             checked += 1
-        assert not console_errors(driver), trial["trial_id"]
+        assert not opened["errors"], trial["trial_id"]
     assert checked == len(figures) > 0
 
 
 def visible_trials(driver) -> list[str]:
-    return [r.get_attribute("data-trial-id") for r in driver.find_elements(By.CSS_SELECTOR, "#trial-table tbody tr")
-            if r.is_displayed()]
+    """The trial list's rows the browser displays (rendered with a size, not visibility: hidden), in order."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('#trial-table tbody tr'))
+          .filter(r => !!(r.offsetWidth || r.offsetHeight || r.getClientRects().length)
+                       && getComputedStyle(r).visibility !== 'hidden')
+          .map(r => r.getAttribute('data-trial-id'));""")
 
 
 def test_the_trial_filter_works(site, driver):
