@@ -27,3 +27,21 @@ def repository_data_untouched():
 def pkg(tmp_path):
     from pkgtools import Pkg
     return Pkg(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def hostile_site(tmp_path_factory):
+    """(pkg, site): one site for the site and the browser tests, generated once by `python -m jakderm
+    site` from a copy of the package with the example trial, whose outcome note, trial note, source
+    citation and source URL hold HTML and Markdown that every page must show as text."""
+    from pkgtools import HOSTILE_NOTE, HOSTILE_TRIAL_NOTE, full_pkg, run_cli
+    tmp = tmp_path_factory.mktemp("hostile-site")
+    pkg = full_pkg(tmp)
+    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", HOSTILE_NOTE)
+    pkg.set("trials", "example-trial", "note", HOSTILE_TRIAL_NOTE)
+    pkg.set("sources", "example-2099-trial", "url", 'https://example.org/x"onmouseover="alert(1)')
+    pkg.set("sources", "example-2099-trial", "citation", "Example <b>A</b> & co. Test J. 2099;1:1-2.")
+    out = tmp / "site"
+    result = run_cli("site", str(pkg.root), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return pkg, out

@@ -175,6 +175,21 @@ def run_cli(*argv: str, cwd: Path | None = None, timeout: int = 300) -> subproce
     return subprocess.CompletedProcess(["python", "-m", "jakderm", *argv], code, out.getvalue(), err.getvalue())
 
 
+def full_pkg(tmp: Path) -> Pkg:
+    """A copy of the package with what a release and the coverage report also read."""
+    pkg = Pkg(tmp)
+    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
+        shutil.copy2(ROOT / name, pkg.root / name)
+    shutil.copytree(ROOT / "curation", pkg.root / "curation")
+    return pkg
+
+
+# Text from the data that a page must show as text and never run (the shared site, conftest.hostile_site).
+HOSTILE_NOTE = ('<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script> '
+                '<img src=x onerror="document.title=\'pwned\'"> **bold** [link](javascript:alert(1)) </td></tr>')
+HOSTILE_TRIAL_NOTE = "<script>document.title='pwned'</script> **not bold** <b>not bold</b>"
+
+
 def has(report, rule: str, file: str | None = None, line: int | None = None, column: str | None = None,
         severity: str = "error") -> bool:
     return any(f.rule == rule and f.severity == severity

@@ -1,5 +1,7 @@
 """The site in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's
-chromedriver, opening the generated pages from disk (file://).
+chromedriver, opening the generated pages from disk (file://): the site of the package with the
+example trial whose notes hold HTML (conftest.hostile_site, shared with test_site.py), each page
+opened once (the fixture `crawled`) and read in one script call where that is all a test needs.
 
 Checks: every page is reachable from the home page and every internal link (and its #anchor)
 resolves; no page logs a console error; each trial page shows every outcome and adverse-event
@@ -51,16 +53,21 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
 
-def read(table):
-    with open(ROOT / "data" / f"{table}.csv", encoding="utf-8", newline="") as fh:
+def read(root: Path, table: str) -> list[dict]:
+    with open(root / "data" / f"{table}.csv", encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser") / "site"
-    site_mod.generate(ROOT, out)
-    return out
+def site(hostile_site) -> Path:
+    """The site of the package with the example trial, whose notes hold HTML (conftest.hostile_site)."""
+    return hostile_site[1]
+
+
+@pytest.fixture(scope="module")
+def root(hostile_site) -> Path:
+    """The package that site shows."""
+    return hostile_site[0].root
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +135,7 @@ def crawled(site, driver) -> dict[str, dict]:
     return pages
 
 
-def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, crawled):
+def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, root, crawled):
     problems = []
     ids_cache: dict[Path, set[str]] = {}
     is_file: dict[Path, bool] = {}
@@ -156,21 +163,21 @@ def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_err
     seen = set(crawled)
     every_page = {p.as_uri() for p in site.rglob("*.html")}
     assert seen == every_page, f"pages not reachable from the home page: {sorted(every_page - seen)}"
-    assert len(seen) == len(read("trials")) + len(read("drugs")) + len(read("indications")) + 8 + (
+    assert len(seen) == len(read(root, "trials")) + len(read(root, "drugs")) + len(read(root, "indications")) + 8 + (
         1 if (site / "effects.html").exists() else 0)
 
 
-def test_each_trial_page_shows_every_figure_with_its_source_link(site, crawled):
-    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
-    sources = {s["source_id"]: s for s in read("sources")}
-    figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read("outcomes")] + \
+def test_each_trial_page_shows_every_figure_with_its_source_link(site, root, crawled):
+    arms = {a["arm_id"]: a["trial_id"] for a in read(root, "arms")}
+    sources = {s["source_id"]: s for s in read(root, "sources")}
+    figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read(root, "outcomes")] + \
               [("adverse_events", "adverse_event_id", r, ("participants_with_event", "participants_at_risk", "percent"))
-               for r in read("adverse_events")]
+               for r in read(root, "adverse_events")]
     by_trial: dict[str, list] = {}
     for f in figures:
         by_trial.setdefault(arms[f[2]["arm_id"]], []).append(f)
     checked = 0
-    for trial in read("trials"):
+    for trial in read(root, "trials"):
         opened = crawled[(site / "trials" / f"{trial['trial_id']}.html").as_uri()]
         page = opened["shown"]
         shown = {(f["table"], f["id"]): f for f in page["figures"]}
@@ -208,8 +215,8 @@ def visible_trials(driver) -> list[str]:
           .map(r => r.getAttribute('data-trial-id'));""")
 
 
-def test_the_trial_filter_works(site, driver):
-    trials = read("trials")
+def test_the_trial_filter_works(site, root, driver):
+    trials = read(root, "trials")
     driver.get((site / "trials.html").as_uri())
     assert len(visible_trials(driver)) == len(trials)
     box = driver.find_element(By.ID, "filter-text")
@@ -228,7 +235,7 @@ def test_the_trial_filter_works(site, driver):
     assert visible_trials(driver) == expected and expected
     assert count.text == f"{len(expected)} of {len(trials)} trials"
     # a word matches a trial whose arms give that drug, or whose id, acronym or title names it
-    drug_trials = {a["trial_id"] for a in read("arms") if a["drug_id"] == "ruxolitinib"}
+    drug_trials = {a["trial_id"] for a in read(root, "arms") if a["drug_id"] == "ruxolitinib"}
     named = {t["trial_id"] for t in trials
              if "ruxolitinib" in (t["trial_id"] + " " + t["acronym"] + " " + t["title"]).lower()}
     box.send_keys("Ruxolitinib")
@@ -238,13 +245,13 @@ def test_the_trial_filter_works(site, driver):
     assert not console_errors(driver)
 
 
-def test_screenshots_of_the_home_page_and_a_trial_page(site, driver):
+def test_screenshots_of_the_home_page_and_a_trial_page(site, root, driver):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("trial-*.png"):  # a screenshot of the trial chosen by an earlier run
         old.unlink()
-    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
-    outcomes = [arms[r["arm_id"]] for r in read("outcomes")]
-    aes = [arms[r["arm_id"]] for r in read("adverse_events")]
+    arms = {a["arm_id"]: a["trial_id"] for a in read(root, "arms")}
+    outcomes = [arms[r["arm_id"]] for r in read(root, "outcomes")]
+    aes = [arms[r["arm_id"]] for r in read(root, "adverse_events")]
     # the trial with the most figures, preferring one with both outcomes and adverse events
     richest = max(sorted(set(outcomes + aes)),
                   key=lambda t: (t in outcomes and t in aes, outcomes.count(t) + aes.count(t)))
@@ -258,19 +265,12 @@ def test_screenshots_of_the_home_page_and_a_trial_page(site, driver):
     driver.set_window_size(1300, 1000)
 
 
-def test_a_note_holding_html_runs_nothing_in_the_browser(tmp_path, driver):
-    from pkgtools import Pkg
-    pkg = Pkg(tmp_path)
-    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
-        shutil.copy2(ROOT / name, pkg.root / name)
-    hostile = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
-    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", hostile)
-    pkg.set("trials", "example-trial", "note", "**not bold** <b>not bold</b>")
-    site_mod.generate(pkg.root, tmp_path / "site")
-    driver.get((tmp_path / "site" / "trials" / "example-trial.html").as_uri())
+def test_a_note_holding_html_runs_nothing_in_the_browser(site, driver):
+    from pkgtools import HOSTILE_NOTE, HOSTILE_TRIAL_NOTE
+    driver.get((site / "trials" / "example-trial.html").as_uri())
     assert "pwned" not in driver.title
     note = driver.find_element(By.XPATH, '//tr[@data-note-for="example-trial/placebo/easi-75/w16"]')
-    assert hostile in note.text
-    assert "**not bold** <b>not bold</b>" in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
+    assert HOSTILE_NOTE in note.text
+    assert HOSTILE_TRIAL_NOTE in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main b")
     assert not console_errors(driver)

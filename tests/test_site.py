@@ -1,11 +1,9 @@
 """`python -m jakderm site`: pages from the validated package, every text escaped, nothing fetched
 from another host, refusal on invalid data; the Pages workflow; Datasette's metadata.
-The real-browser checks are in test_browser.py."""
+The real-browser checks are in test_browser.py; both read the site conftest.hostile_site generates."""
 import hashlib
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -15,23 +13,10 @@ import yaml
 from jakderm import site as site_mod
 from jakderm.serve import QUERIES, metadata
 from jakderm.rows import read_rows, validated
-from pkgtools import ROOT, Pkg
-
-HOSTILE = '<img src=x onerror="document.title=\'pwned\'"> **bold** [link](javascript:alert(1)) </td></tr>'
-
-
-def full_pkg(tmp):
-    """A copy of the package with what a release and the coverage report also read."""
-    pkg = Pkg(tmp)
-    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
-        shutil.copy2(ROOT / name, pkg.root / name)
-    shutil.copytree(ROOT / "curation", pkg.root / "curation")
-    return pkg
-
+from pkgtools import ROOT, full_pkg, run_cli
 
 def build(root, out):
-    return subprocess.run([sys.executable, "-m", "jakderm", "site", str(root), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    return run_cli("site", str(root), "--out", str(out))
 
 
 class Tags(HTMLParser):
@@ -47,20 +32,6 @@ def tags(path):
     p = Tags()
     p.feed(path.read_text(encoding="utf-8"))
     return p.tags
-
-
-@pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hostile")
-    pkg = full_pkg(tmp)
-    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", HOSTILE)
-    pkg.set("trials", "example-trial", "note", "<script>document.title='pwned'</script>")
-    pkg.set("sources", "example-2099-trial", "url", 'https://example.org/x"onmouseover="alert(1)')
-    pkg.set("sources", "example-2099-trial", "citation", "Example <b>A</b> & co. Test J. 2099;1:1-2.")
-    out = tmp / "site"
-    result = build(pkg.root, out)
-    assert result.returncode == 0, result.stderr
-    return pkg, out
 
 
 def test_every_page_says_what_an_empty_cell_means_and_uses_only_local_files(hostile_site):
