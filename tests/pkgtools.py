@@ -144,10 +144,11 @@ class Pkg:
                               capture_output=True, text=True, timeout=120)
 
 
-def run_cli(*argv: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_cli(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: int = 300) -> subprocess.CompletedProcess:
     """`python -m jakderm ARGV` in this process: jakderm.cli.main(ARGV), its standard output and
     error captured, its return value (or the code it exits with, as argparse does) as returncode,
-    in `cwd` if given.
+    in `cwd` and with the environment variables `env` set, if given.
     An exception escapes and fails the test, as a traceback would fail a check of the output; a
     run longer than `timeout` seconds is stopped (SIGALRM) rather than left hanging the suite."""
     import contextlib
@@ -158,6 +159,8 @@ def run_cli(*argv: str, cwd: Path | None = None, timeout: int = 300) -> subproce
     def stop(signum, frame):
         raise TimeoutError(f"python -m jakderm {' '.join(argv)} took more than {timeout} s")
     out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
     previous = signal.signal(signal.SIGALRM, stop)
     signal.alarm(timeout)
     try:
@@ -172,6 +175,11 @@ def run_cli(*argv: str, cwd: Path | None = None, timeout: int = 300) -> subproce
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return subprocess.CompletedProcess(["python", "-m", "jakderm", *argv], code, out.getvalue(), err.getvalue())
 
 

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from effects_fixture import add_synthetic_trials, without_curated_outcomes
+
 from pkgtools import ROOT, Pkg, run_cli
 
 pytest.importorskip("matplotlib")

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile import CATALOGUE, LEGITIMATE
 
-from hostile import CATALOGUE, LEGITIMATE, SECRET
 from pkgtools import ROOT, Pkg, run_cli
 
 
@@ -197,8 +197,9 @@ def test_findings_are_capped_per_rule_and_file_with_true_totals(pkg):
 # --- load(): strict by default ----------------------------------------------------------------------
 
 def test_load_refuses_a_package_that_does_not_validate(pkg):
-    import jakderm
     from corruptions import PBO_EASI
+
+    import jakderm
     line = pkg.set("outcomes", PBO_EASI, "responders", "twelve")
     with pytest.raises(ValueError) as exc:
         jakderm.load(pkg.root)
@@ -206,8 +207,9 @@ def test_load_refuses_a_package_that_does_not_validate(pkg):
 
 
 def test_load_coerce_blanks_with_a_warning_and_never_rolls_a_date_over(pkg):
-    import jakderm
     from corruptions import PBO_EASI
+
+    import jakderm
     line = pkg.set("outcomes", PBO_EASI, "responders", "twelve")
     date_line = pkg.set("sources", "example-2099-trial", "accessed", "2021-02-30")
     with pytest.warns(UserWarning) as caught:

@@ -7,13 +7,13 @@ import shutil
 from html.parser import HTMLParser
 
 import pandas as pd
-import pytest
 import yaml
 
 from jakderm import site as site_mod
-from jakderm.serve import QUERIES, metadata
 from jakderm.rows import read_rows, validated
+from jakderm.serve import QUERIES, metadata
 from pkgtools import ROOT, full_pkg, run_cli
+
 
 def build(root, out):
     return run_cli("site", str(root), "--out", str(out))
