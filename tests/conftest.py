@@ -1,4 +1,5 @@
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -45,3 +46,15 @@ def hostile_site(tmp_path_factory):
     result = run_cli("site", str(pkg.root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     return pkg, out
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory) -> Path:
+    """The release files of the repository's package, built once by `python -m jakderm build` in a
+    process of its own (test_build.py builds a second time, in process, to compare)."""
+    import subprocess
+    out = tmp_path_factory.mktemp("release") / "dist"
+    done = subprocess.run([sys.executable, "-m", "jakderm", "build", str(ROOT), "--out", str(out)],
+                          capture_output=True, text=True, cwd=out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out

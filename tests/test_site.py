@@ -183,11 +183,10 @@ def test_datasette_metadata_comes_from_the_table_schemas():
     assert "primary_endpoint_figures_by_drug" in meta["databases"]["jakderm"]["queries"]
 
 
-def test_canned_queries_run_on_the_release_database(tmp_path):
+def test_canned_queries_run_on_the_release_database(release):
     import sqlite3
 
-    from jakderm.build import build as build_release
-    db = next(p for p in build_release(ROOT, tmp_path) if p.suffix == ".sqlite")
+    db = next(release.glob("*.sqlite"))
     con = sqlite3.connect(db)
     for name, q in QUERIES.items():
         params = {"trial_id": "breeze-ad1"} if ":trial_id" in q["sql"] else {}
