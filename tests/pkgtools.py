@@ -5,12 +5,15 @@ consistent set of rows to corrupt, whatever the state of the curated data.
 """
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,21 +49,38 @@ EXAMPLE = {
 }
 
 
+@cache
+def _template(with_example: bool) -> Path:
+    """The package copied (and the example trial added) once per test process; each Pkg is a copy
+    of it. Removed at exit."""
+    tmp = Path(tempfile.mkdtemp(prefix="jakderm-pkg-template-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    return Pkg._fresh(tmp, with_example).root
+
+
 class Pkg:
     """A copy of the package in a temporary folder."""
 
     def __init__(self, tmp: Path, with_example: bool = True):
         self.root = tmp / "pkg"
-        self.root.mkdir()
+        shutil.copytree(_template(with_example), self.root, symlinks=True)
+
+    @classmethod
+    def _fresh(cls, tmp: Path, with_example: bool) -> Pkg:
+        """The copy made from the repository itself (the template the others are copied from)."""
+        pkg = cls.__new__(cls)
+        pkg.root = tmp / "pkg"
+        pkg.root.mkdir()
         for name in PACKAGE_FILES:
             src = ROOT / name
             if src.is_dir():
-                shutil.copytree(src, self.root / name)
+                shutil.copytree(src, pkg.root / name)
             else:
-                shutil.copy2(src, self.root / name)
+                shutil.copy2(src, pkg.root / name)
         if with_example:
             for table, rows in EXAMPLE.items():
-                self.add_rows(table, rows)
+                pkg.add_rows(table, rows)
+        return pkg
 
     def path(self, table: str) -> Path:
         return self.root / "data" / f"{table}.csv"
@@ -115,8 +135,67 @@ class Pkg:
         return validate_package(self.root)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """`validate.py PKG ARGS` run in this process (jakderm.cli.main): what it prints and returns."""
+        return run_cli("validate", str(self.root), *args)
+
+    def validate_py(self, *args: str) -> subprocess.CompletedProcess:
+        """`validate.py PKG ARGS` in a process of its own: the entry point itself, its exit code."""
         return subprocess.run([sys.executable, str(ROOT / "validate.py"), str(self.root), *args],
                               capture_output=True, text=True, timeout=120)
+
+
+def run_cli(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python -m jakderm ARGV` in this process: jakderm.cli.main(ARGV), its standard output and
+    error captured, its return value (or the code it exits with, as argparse does) as returncode,
+    in `cwd` and with the environment variables `env` set, if given.
+    An exception escapes and fails the test, as a traceback would fail a check of the output; a
+    run longer than `timeout` seconds is stopped (SIGALRM) rather than left hanging the suite."""
+    import contextlib
+    import signal
+
+    from jakderm.cli import main
+
+    def stop(signum, frame):
+        raise TimeoutError(f"python -m jakderm {' '.join(argv)} took more than {timeout} s")
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(timeout)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                contextlib.chdir(cwd or Path.cwd()):
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["python", "-m", "jakderm", *argv], code, out.getvalue(), err.getvalue())
+
+
+def full_pkg(tmp: Path) -> Pkg:
+    """A copy of the package with what a release and the coverage report also read."""
+    pkg = Pkg(tmp)
+    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
+        shutil.copy2(ROOT / name, pkg.root / name)
+    shutil.copytree(ROOT / "curation", pkg.root / "curation")
+    return pkg
+
+
+# Text from the data that a page must show as text and never run (the shared site, conftest.hostile_site).
+HOSTILE_NOTE = ('<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script> '
+                '<img src=x onerror="document.title=\'pwned\'"> **bold** [link](javascript:alert(1)) </td></tr>')
+HOSTILE_TRIAL_NOTE = "<script>document.title='pwned'</script> **not bold** <b>not bold</b>"
 
 
 def has(report, rule: str, file: str | None = None, line: int | None = None, column: str | None = None,

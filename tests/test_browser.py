@@ -1,5 +1,7 @@
 """The site in a real browser: Debian's Chromium, headless, driven by Selenium through Debian's
-chromedriver, opening the generated pages from disk (file://).
+chromedriver, opening the generated pages from disk (file://): the site of the package with the
+example trial whose notes hold HTML (conftest.hostile_site, shared with test_site.py), each page
+opened once (the fixture `crawled`) and read in one script call where that is all a test needs.
 
 Checks: every page is reachable from the home page and every internal link (and its #anchor)
 resolves; no page logs a console error; each trial page shows every outcome and adverse-event
@@ -51,16 +53,21 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
 
-def read(table):
-    with open(ROOT / "data" / f"{table}.csv", encoding="utf-8", newline="") as fh:
+def read(root: Path, table: str) -> list[dict]:
+    with open(root / "data" / f"{table}.csv", encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser") / "site"
-    site_mod.generate(ROOT, out)
-    return out
+def site(hostile_site) -> Path:
+    """The site of the package with the example trial, whose notes hold HTML (conftest.hostile_site)."""
+    return hostile_site[1]
+
+
+@pytest.fixture(scope="module")
+def root(hostile_site) -> Path:
+    """The package that site shows."""
+    return hostile_site[0].root
 
 
 @pytest.fixture(scope="module")
@@ -89,86 +96,127 @@ def ids_in(path: Path) -> set[str]:
     return {html.unescape(m) for m in re.findall(r'\sid="([^"]*)"', path.read_text(encoding="utf-8"))}
 
 
-def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, driver):
+# What a trial page shows, read in the browser in one call: each figure's row and each note's row
+# by its data attributes, whether it is displayed (rendered with a size, not visibility: hidden),
+# its rendered text, its number cells' text and its links' resolved addresses.
+PAGE_FIGURES = """
+const shown = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length)
+                    && getComputedStyle(el).visibility !== 'hidden';
+const figures = Array.from(document.querySelectorAll('tr.figure')).map(el => ({
+  table: el.dataset.table, id: el.dataset.id, shown: shown(el), text: el.innerText,
+  nums: Array.from(el.querySelectorAll('td.num, td.na')).map(td => td.innerText),
+  links: Array.from(el.querySelectorAll('a')).map(a => a.href)}));
+const notes = Array.from(document.querySelectorAll('tr[data-note-for]')).map(el => ({
+  id: el.dataset.noteFor, shown: shown(el), text: el.innerText}));
+return {figures: figures, notes: notes};
+"""
+
+
+@pytest.fixture(scope="module")
+def crawled(site, driver) -> dict[str, dict]:
+    """Every page reachable from the home page, opened once, breadth first: its console errors,
+    the links on it (as the browser resolves them) and, on a trial page, its figures (PAGE_FIGURES)."""
     start = (site / "index.html").as_uri()
-    queue, seen, problems = deque([start]), {start}, []
-    ids_cache: dict[Path, set[str]] = {}
+    queue, pages = deque([start]), {}
+    trials = (site / "trials").as_uri() + "/"
     while queue:
         url = queue.popleft()
         driver.get(url)
-        errors = console_errors(driver)
-        if errors:
-            problems.append(f"{url}: console error(s) {errors}")
-        hrefs = driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
-        for href in hrefs:
+        page = {"errors": console_errors(driver),
+                "hrefs": driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"),
+                "shown": driver.execute_script(PAGE_FIGURES) if url.startswith(trials) else None}
+        pages[url] = page
+        for href in page["hrefs"]:
+            parts = urlsplit(href)
+            target = Path(unquote(parts.path))
+            if parts.scheme == "file" and target.suffix == ".html" and target.is_file():
+                if (nxt := target.as_uri()) not in pages and nxt not in queue:
+                    queue.append(nxt)
+    return pages
+
+
+def test_every_page_is_reachable_every_internal_link_resolves_and_no_console_error(site, root, crawled):
+    problems = []
+    ids_cache: dict[Path, set[str]] = {}
+    is_file: dict[Path, bool] = {}
+    for url, page in crawled.items():
+        if page["errors"]:
+            problems.append(f"{url}: console error(s) {page['errors']}")
+        for href in page["hrefs"]:
             parts = urlsplit(href)
             if parts.scheme in ("http", "https"):
                 continue  # external: the document a figure was read from
             assert parts.scheme == "file", href
             target = Path(unquote(parts.path))
-            if not target.is_file():
+            if target not in is_file:
+                is_file[target] = target.is_file()
+            if not is_file[target]:
                 problems.append(f"{url}: link to a missing file {href}")
                 continue
             if parts.fragment and target.suffix == ".html":
-                known = ids_cache.setdefault(target, ids_in(target))
+                if target not in ids_cache:
+                    ids_cache[target] = ids_in(target)
+                known = ids_cache[target]
                 if unquote(parts.fragment) not in known:
                     problems.append(f"{url}: link to a missing anchor {href}")
-            page = target.as_uri()
-            if target.suffix == ".html" and page not in seen:
-                seen.add(page)
-                queue.append(page)
     assert not problems, "\n".join(problems[:20])
+    seen = set(crawled)
     every_page = {p.as_uri() for p in site.rglob("*.html")}
     assert seen == every_page, f"pages not reachable from the home page: {sorted(every_page - seen)}"
-    assert len(seen) == len(read("trials")) + len(read("drugs")) + len(read("indications")) + 8 + (
+    assert len(seen) == len(read(root, "trials")) + len(read(root, "drugs")) + len(read(root, "indications")) + 8 + (
         1 if (site / "effects.html").exists() else 0)
 
 
-def test_each_trial_page_shows_every_figure_with_its_source_link(site, driver):
-    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
-    sources = {s["source_id"]: s for s in read("sources")}
-    figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read("outcomes")] + \
+def test_each_trial_page_shows_every_figure_with_its_source_link(site, root, crawled):
+    arms = {a["arm_id"]: a["trial_id"] for a in read(root, "arms")}
+    sources = {s["source_id"]: s for s in read(root, "sources")}
+    figures = [("outcomes", "outcome_id", r, ("responders", "analysed", "percent")) for r in read(root, "outcomes")] + \
               [("adverse_events", "adverse_event_id", r, ("participants_with_event", "participants_at_risk", "percent"))
-               for r in read("adverse_events")]
+               for r in read(root, "adverse_events")]
     by_trial: dict[str, list] = {}
     for f in figures:
         by_trial.setdefault(arms[f[2]["arm_id"]], []).append(f)
     checked = 0
-    for trial in read("trials"):
-        driver.get((site / "trials" / f"{trial['trial_id']}.html").as_uri())
-        shown = driver.find_elements(By.CSS_SELECTOR, "tr.figure")
+    for trial in read(root, "trials"):
+        opened = crawled[(site / "trials" / f"{trial['trial_id']}.html").as_uri()]
+        page = opened["shown"]
+        shown = {(f["table"], f["id"]): f for f in page["figures"]}
+        notes = {n["id"]: n for n in page["notes"]}
         expected = by_trial.get(trial["trial_id"], [])
-        assert len(shown) == len(expected), trial["trial_id"]
+        assert len(page["figures"]) == len(expected), trial["trial_id"]
         for table, key, row, numbers in expected:
-            el = driver.find_element(By.XPATH, f'//tr[@data-table="{table}"][@data-id="{row[key]}"]')
-            assert el.is_displayed(), row[key]
-            nums = [td.text for td in el.find_elements(By.CSS_SELECTOR, "td.num, td.na")]
+            el = shown[(table, row[key])]
+            assert el["shown"], row[key]
             for column in numbers:
                 if row[column]:
-                    assert row[column] in nums, (row[key], column, row[column], nums)
-            assert row["locator"] in el.text, row[key]
-            links = [a.get_attribute("href") for a in el.find_elements(By.TAG_NAME, "a")]
+                    assert row[column] in el["nums"], (row[key], column, row[column], el["nums"])
+            assert row["locator"] in el["text"], row[key]
+            links = el["links"]
             assert any(h.endswith(f"sources.html#{row['source_id']}") for h in links), row[key]
             if row["rule_exception"] or row["note"]:  # shown as such, on the line below the figure
-                note = driver.find_element(By.XPATH, f'//tr[@data-note-for="{row[key]}"]')
-                assert note.is_displayed(), row[key]
+                note = notes[row[key]]
+                assert note["shown"], row[key]
                 if row["rule_exception"]:
-                    assert f"rule exception: {row['rule_exception']}" in note.text, row[key]
+                    assert f"rule exception: {row['rule_exception']}" in note["text"], row[key]
             doc = site_mod.Site.document_url(sources[row["source_id"]])
             if doc:
                 assert doc in links, (row[key], doc, links)
             checked += 1
-        assert not console_errors(driver), trial["trial_id"]
+        assert not opened["errors"], trial["trial_id"]
     assert checked == len(figures) > 0
 
 
 def visible_trials(driver) -> list[str]:
-    return [r.get_attribute("data-trial-id") for r in driver.find_elements(By.CSS_SELECTOR, "#trial-table tbody tr")
-            if r.is_displayed()]
+    """The trial list's rows the browser displays (rendered with a size, not visibility: hidden), in order."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('#trial-table tbody tr'))
+          .filter(r => !!(r.offsetWidth || r.offsetHeight || r.getClientRects().length)
+                       && getComputedStyle(r).visibility !== 'hidden')
+          .map(r => r.getAttribute('data-trial-id'));""")
 
 
-def test_the_trial_filter_works(site, driver):
-    trials = read("trials")
+def test_the_trial_filter_works(site, root, driver):
+    trials = read(root, "trials")
     driver.get((site / "trials.html").as_uri())
     assert len(visible_trials(driver)) == len(trials)
     box = driver.find_element(By.ID, "filter-text")
@@ -187,7 +235,7 @@ def test_the_trial_filter_works(site, driver):
     assert visible_trials(driver) == expected and expected
     assert count.text == f"{len(expected)} of {len(trials)} trials"
     # a word matches a trial whose arms give that drug, or whose id, acronym or title names it
-    drug_trials = {a["trial_id"] for a in read("arms") if a["drug_id"] == "ruxolitinib"}
+    drug_trials = {a["trial_id"] for a in read(root, "arms") if a["drug_id"] == "ruxolitinib"}
     named = {t["trial_id"] for t in trials
              if "ruxolitinib" in (t["trial_id"] + " " + t["acronym"] + " " + t["title"]).lower()}
     box.send_keys("Ruxolitinib")
@@ -197,13 +245,13 @@ def test_the_trial_filter_works(site, driver):
     assert not console_errors(driver)
 
 
-def test_screenshots_of_the_home_page_and_a_trial_page(site, driver):
+def test_screenshots_of_the_home_page_and_a_trial_page(site, root, driver):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("trial-*.png"):  # a screenshot of the trial chosen by an earlier run
         old.unlink()
-    arms = {a["arm_id"]: a["trial_id"] for a in read("arms")}
-    outcomes = [arms[r["arm_id"]] for r in read("outcomes")]
-    aes = [arms[r["arm_id"]] for r in read("adverse_events")]
+    arms = {a["arm_id"]: a["trial_id"] for a in read(root, "arms")}
+    outcomes = [arms[r["arm_id"]] for r in read(root, "outcomes")]
+    aes = [arms[r["arm_id"]] for r in read(root, "adverse_events")]
     # the trial with the most figures, preferring one with both outcomes and adverse events
     richest = max(sorted(set(outcomes + aes)),
                   key=lambda t: (t in outcomes and t in aes, outcomes.count(t) + aes.count(t)))
@@ -217,19 +265,12 @@ def test_screenshots_of_the_home_page_and_a_trial_page(site, driver):
     driver.set_window_size(1300, 1000)
 
 
-def test_a_note_holding_html_runs_nothing_in_the_browser(tmp_path, driver):
-    from pkgtools import Pkg
-    pkg = Pkg(tmp_path)
-    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
-        shutil.copy2(ROOT / name, pkg.root / name)
-    hostile = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
-    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", hostile)
-    pkg.set("trials", "example-trial", "note", "**not bold** <b>not bold</b>")
-    site_mod.generate(pkg.root, tmp_path / "site")
-    driver.get((tmp_path / "site" / "trials" / "example-trial.html").as_uri())
+def test_a_note_holding_html_runs_nothing_in_the_browser(site, driver):
+    from pkgtools import HOSTILE_NOTE, HOSTILE_TRIAL_NOTE
+    driver.get((site / "trials" / "example-trial.html").as_uri())
     assert "pwned" not in driver.title
     note = driver.find_element(By.XPATH, '//tr[@data-note-for="example-trial/placebo/easi-75/w16"]')
-    assert hostile in note.text
-    assert "**not bold** <b>not bold</b>" in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
+    assert HOSTILE_NOTE in note.text
+    assert HOSTILE_TRIAL_NOTE in driver.find_element(By.CSS_SELECTOR, "section.trial-note").text
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main b")
     assert not console_errors(driver)

@@ -1,20 +1,21 @@
 """`python -m jakderm build`: the release files, built twice from the repository into temporary
-folders, must be byte-identical, hashed in SHA256SUMS, and hold every table with its types."""
+folders (in a process of its own, conftest.release, and in this one), must be byte-identical,
+hashed in SHA256SUMS, and hold every table with its types."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from pkgtools import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
@@ -30,8 +31,7 @@ def csv_rows(name: str) -> int:
 
 
 def build(out: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "jakderm", "build", str(ROOT), "--out", str(out)],
-                          capture_output=True, text=True, cwd=out.parent, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = run_cli("build", str(ROOT), "--out", str(out), cwd=out.parent)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -41,10 +41,8 @@ def files_under(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("build") / "dist"
-    build(out)
-    return out
+def dist(release) -> Path:
+    return release  # built by `python -m jakderm build` in its own process (conftest.release)
 
 
 def test_build_is_reproducible_and_hashed(dist, tmp_path):

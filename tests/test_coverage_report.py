@@ -3,21 +3,18 @@ empty required figure with its reason, and shows each trial of the list with its
 import csv
 import hashlib
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from jakderm import coverage
-from pkgtools import ROOT, Pkg
+from pkgtools import ROOT, Pkg, run_cli
 
 UNIVERSE_HEADER = ["name", "nct_id", "trial_id", "drug", "route", "indication", "phase", "primary_publication",
                    "doi_or_pmid", "status", "reason", "note"]
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "jakderm", "coverage", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=180)
+    return run_cli("coverage", *args, cwd=cwd)
 
 
 def write_universe(root, rows):

@@ -1,15 +1,13 @@
 """`python -m jakderm format`: the canonical form, with every value round-tripped."""
 import csv
 import io
-import subprocess
-import sys
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jakderm.descriptor import Field, Resource
 from jakderm.formatting import canonical_text
-from pkgtools import ROOT
+from pkgtools import ROOT, run_cli
 
 RES = Resource(
     name="t", path="data/t.csv", schema_path="schemas/t.json",
@@ -69,8 +67,7 @@ def test_format_refuses_a_file_it_cannot_read_unambiguously(tmp_path):
     bad = pkg.path("outcomes")
     bad.write_bytes(bad.read_bytes() + b"only,three,cells\n")
     before = bad.read_bytes()
-    out = subprocess.run([sys.executable, "-m", "jakderm", "format", str(pkg.root)], capture_output=True, text=True,
-                         cwd=ROOT)
+    out = run_cli("format", str(pkg.root), cwd=ROOT)
     assert out.returncode == 1 and "left unchanged" in out.stdout
     assert bad.read_bytes() == before
 
@@ -83,18 +80,15 @@ def test_format_fixes_what_validate_reports_and_nothing_else(tmp_path):
     messy = _messy(header, list(reversed([[r[h] for h in header] for r in rows])), True, True, True)
     pkg.path("outcomes").write_text(messy, encoding="utf-8", newline="")
     assert not pkg.validate().valid
-    out = subprocess.run([sys.executable, "-m", "jakderm", "format", str(pkg.root)], capture_output=True, text=True,
-                         cwd=ROOT)
+    out = run_cli("format", str(pkg.root), cwd=ROOT)
     assert out.returncode == 0, out.stdout
     report = pkg.validate()
     assert report.valid, show(report)
     assert sorted(tuple(sorted(r.items())) for r in pkg.read("outcomes")[1]) == values
-    check = subprocess.run([sys.executable, "-m", "jakderm", "format", "--check", str(pkg.root)],
-                           capture_output=True, text=True, cwd=ROOT)
+    check = run_cli("format", "--check", str(pkg.root), cwd=ROOT)
     assert check.returncode == 0 and "canonical" in check.stdout
 
 
 def test_shipped_files_are_canonical():
-    out = subprocess.run([sys.executable, "-m", "jakderm", "format", "--check", str(ROOT)], capture_output=True,
-                         text=True, cwd=ROOT)
+    out = run_cli("format", "--check", str(ROOT), cwd=ROOT)
     assert out.returncode == 0, out.stdout

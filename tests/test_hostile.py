@@ -1,5 +1,9 @@
 """Hostile input through the command line: the one finding each case must give, nothing read or
 written outside the package, no file changed, no temporary file left (catalogue in hostile.py).
+
+The catalogue runs the command line in this process (pkgtools.run_cli: jakderm.cli.main, what
+validate.py calls); cases of each kind also run end to end through validate.py in a process of its
+own, and what only a process shows (concurrent runs) stays in processes.
 """
 import hashlib
 import json
@@ -10,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile import CATALOGUE, LEGITIMATE
 
-from hostile import CATALOGUE, LEGITIMATE, SECRET
-from pkgtools import ROOT, Pkg
+from pkgtools import ROOT, Pkg, run_cli
 
 
 def tree_state(top: Path) -> dict[str, tuple]:
@@ -50,15 +54,16 @@ def _skip(case):
         pytest.skip("root reads a file whatever its permissions")
 
 
-@pytest.mark.parametrize("case", CATALOGUE, ids=[f"{c.cls}: {c.name}" for c in CATALOGUE])
-def test_hostile_input_gives_its_one_finding(tmp_path, case):
+def check_hostile(tmp_path, case, validate):
+    """Apply the case to a copy of the package, run `validate` (the command line, given its
+    arguments after the path) and check everything the case promises."""
     _skip(case)
     pkg = Pkg(tmp_path)
     outcome = case.apply(pkg)
     before = tree_state(tmp_path)
     formats = ["json", "github", "text"] if outcome.secret else ["json"]
     for fmt in formats:
-        out = pkg.cli("--format", fmt)
+        out = validate(pkg, "--format", fmt)
         assert tree_state(tmp_path) == before, "validate.py changed, added or removed a file"
         assert "Traceback" not in out.stdout + out.stderr and "internal-error" not in out.stdout, out.stdout[-3000:]
         assert out.returncode == outcome.exit, out.stdout[-3000:]
@@ -82,6 +87,27 @@ def test_hostile_input_gives_its_one_finding(tmp_path, case):
         assert not [e for e in errors if e["rule"] == "rule-exception-unused"], json.dumps(errors, indent=1)[:3000]
         for other in outcome.also:
             assert any(_matches(e, other) for e in errors), (other, json.dumps(errors, indent=1)[:3000])
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=[f"{c.cls}: {c.name}" for c in CATALOGUE])
+def test_hostile_input_gives_its_one_finding(tmp_path, case):
+    check_hostile(tmp_path, case, Pkg.cli)
+
+
+# One case of each class that a process shows best, end to end through validate.py in its own
+# process: a path outside the package (nothing of the secret in any format), a FIFO (a read that
+# would block forever), a 100,000-deep descriptor (exit 2, no recursion crash), a value a loader mangles.
+END_TO_END = ["resource path ../outside.csv", "FIFO in place of a file", "datapackage.json 100,000-deep JSON",
+              "impossible date"]
+
+
+@pytest.mark.parametrize("case", [c for c in CATALOGUE if c.name in END_TO_END], ids=lambda c: c.name)
+def test_hostile_input_end_to_end_through_validate_py(tmp_path, case):
+    check_hostile(tmp_path, case, Pkg.validate_py)
+
+
+def test_the_end_to_end_cases_are_in_the_catalogue():
+    assert {c.name for c in CATALOGUE} >= set(END_TO_END)
 
 
 @pytest.mark.parametrize("change", LEGITIMATE, ids=[c.__name__.strip("_") for c in LEGITIMATE])
@@ -171,8 +197,9 @@ def test_findings_are_capped_per_rule_and_file_with_true_totals(pkg):
 # --- load(): strict by default ----------------------------------------------------------------------
 
 def test_load_refuses_a_package_that_does_not_validate(pkg):
-    import jakderm
     from corruptions import PBO_EASI
+
+    import jakderm
     line = pkg.set("outcomes", PBO_EASI, "responders", "twelve")
     with pytest.raises(ValueError) as exc:
         jakderm.load(pkg.root)
@@ -180,8 +207,9 @@ def test_load_refuses_a_package_that_does_not_validate(pkg):
 
 
 def test_load_coerce_blanks_with_a_warning_and_never_rolls_a_date_over(pkg):
-    import jakderm
     from corruptions import PBO_EASI
+
+    import jakderm
     line = pkg.set("outcomes", PBO_EASI, "responders", "twelve")
     date_line = pkg.set("sources", "example-2099-trial", "accessed", "2021-02-30")
     with pytest.warns(UserWarning) as caught:
@@ -203,8 +231,7 @@ def pd_isna(v) -> bool:
 # --- format ---------------------------------------------------------------------------------------
 
 def _format(pkg, *args):
-    return subprocess.run([sys.executable, "-m", "jakderm", "format", str(pkg.root), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return run_cli("format", str(pkg.root), *args, cwd=ROOT)
 
 
 def test_format_names_the_delimiter_and_changes_nothing(tmp_path):
@@ -278,8 +305,7 @@ def _releasable(pkg):
 
 def _build(pkg, out, *extra):
     _releasable(pkg)
-    return subprocess.run([sys.executable, "-m", "jakderm", "build", str(pkg.root), "--out", str(out), *extra],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return run_cli("build", str(pkg.root), "--out", str(out), *extra, cwd=ROOT)
 
 
 @pytest.mark.parametrize("column,value,rule", [("analysed", "-5", "minimum"),
@@ -415,8 +441,7 @@ def repo(tmp_path):
 
 
 def _diff(pkg, *args):
-    return subprocess.run([sys.executable, "-m", "jakderm", "diff", "HEAD~1", "HEAD", "--repo", str(pkg.root), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return run_cli("diff", "HEAD~1", "HEAD", "--repo", str(pkg.root), *args, cwd=ROOT)
 
 
 def test_diff_markdown_keeps_every_value_inert_and_marks_printed_precision(repo):
@@ -436,8 +461,7 @@ def test_diff_output_that_cannot_be_written_is_one_line(repo, tmp_path):
 
 
 def test_diff_ref_that_looks_like_an_option_is_a_ref(repo, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "jakderm", "diff", "--", "--output=" + str(tmp_path / "x"), "HEAD",
-                          "--repo", str(repo.root)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = run_cli("diff", "--", "--output=" + str(tmp_path / "x"), "HEAD", "--repo", str(repo.root), cwd=ROOT)
     assert out.returncode != 0 and not (tmp_path / "x").exists()
 
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from pkgtools import ROOT, has, show
+from pkgtools import ROOT, has, run_cli, show
 
 
 def test_shipped_package_is_valid():
@@ -36,7 +36,7 @@ def test_frictionless_finds_what_we_find_on_a_schema_error(pkg):
     assert [line, "responders", "type-error"] in rows
 
 
-def test_validate_py_text_summary_and_exit_zero():
+def test_validate_py_text_summary_and_exit_zero():  # validate.py itself, in its own process: exit 0
     out = subprocess.run([sys.executable, str(ROOT / "validate.py")], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Rows per table:" in out.stdout and "Trials per drug:" in out.stdout
@@ -45,7 +45,7 @@ def test_validate_py_text_summary_and_exit_zero():
 
 def test_json_report_has_the_contract_shape(pkg):
     line = pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "responders", "101")
-    out = pkg.cli("--format", "json")
+    out = pkg.validate_py("--format", "json")  # validate.py itself, in its own process: exit 1
     assert out.returncode == 1
     report = json.loads(out.stdout)
     assert set(report) >= {"valid", "errors", "warnings", "summary"}
@@ -57,9 +57,9 @@ def test_json_report_has_the_contract_shape(pkg):
     assert err["message"]
 
 
-def test_json_report_on_a_valid_package():
-    out = subprocess.run([sys.executable, str(ROOT / "validate.py"), "--format", "json"], cwd=ROOT,
-                         capture_output=True, text=True)
+def test_json_report_on_a_valid_package(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the default path: the current directory
+    out = run_cli("validate", "--format", "json")
     report = json.loads(out.stdout)
     assert out.returncode == 0 and report["valid"] is True and report["errors"] == []
     assert report["summary"]["rows"]["trials"] > 0
@@ -74,7 +74,7 @@ def test_github_annotations_point_at_line_and_column(pkg):
     assert f"::error file=data/arms.csv,line={line},col={col},title=type [n_randomized]::" in out.stdout
 
 
-def test_missing_datapackage_exits_2_with_one_clear_line(tmp_path):
+def test_missing_datapackage_exits_2_with_one_clear_line(tmp_path):  # validate.py itself: exit 2
     out = subprocess.run([sys.executable, str(ROOT / "validate.py"), str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 2
     assert "Traceback" not in out.stdout + out.stderr

@@ -11,15 +11,13 @@ import hashlib
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from jakderm import scaffold
-from jakderm.scaffold import ScaffoldError
+from pkgtools import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = Path(os.environ.get("JAKDERM_SHARED", ROOT.parent / "shared")) / "ctgov" / "NCT03064438.json"
@@ -36,8 +34,7 @@ def real_record() -> dict:
 
 
 def run(*args, cwd=ROOT, env=None):
-    return subprocess.run([sys.executable, "-m", "jakderm", "scaffold", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return run_cli("scaffold", *args, cwd=cwd, env=env)
 
 
 def rows(folder: Path, table: str) -> list[dict]:
@@ -101,8 +98,7 @@ def test_real_record_merges_into_a_valid_package(real_record, pkg):
         old = {tuple(r.values()) for r in rows(Path(pkg.root / "data"), table)}
         assert len(old) > 0
     assert after != before
-    fmt = subprocess.run([sys.executable, "-m", "jakderm", "format", "--check", str(pkg.root)], cwd=ROOT,
-                         capture_output=True, text=True)
+    fmt = run_cli("format", "--check", str(pkg.root), cwd=ROOT)
     assert fmt.returncode == 0, fmt.stdout  # canonical CSV form
 
     again = run(NCT, "--from-file", str(REAL), "--merge", "--path", str(pkg.root))

@@ -1,37 +1,22 @@
 """`python -m jakderm site`: pages from the validated package, every text escaped, nothing fetched
 from another host, refusal on invalid data; the Pages workflow; Datasette's metadata.
-The real-browser checks are in test_browser.py."""
+The real-browser checks are in test_browser.py; both read the site conftest.hostile_site generates."""
 import hashlib
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 
 import pandas as pd
-import pytest
 import yaml
 
 from jakderm import site as site_mod
-from jakderm.serve import QUERIES, metadata
 from jakderm.rows import read_rows, validated
-from pkgtools import ROOT, Pkg
-
-HOSTILE = '<img src=x onerror="document.title=\'pwned\'"> **bold** [link](javascript:alert(1)) </td></tr>'
-
-
-def full_pkg(tmp):
-    """A copy of the package with what a release and the coverage report also read."""
-    pkg = Pkg(tmp)
-    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
-        shutil.copy2(ROOT / name, pkg.root / name)
-    shutil.copytree(ROOT / "curation", pkg.root / "curation")
-    return pkg
+from jakderm.serve import QUERIES, metadata
+from pkgtools import ROOT, full_pkg, run_cli
 
 
 def build(root, out):
-    return subprocess.run([sys.executable, "-m", "jakderm", "site", str(root), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    return run_cli("site", str(root), "--out", str(out))
 
 
 class Tags(HTMLParser):
@@ -47,20 +32,6 @@ def tags(path):
     p = Tags()
     p.feed(path.read_text(encoding="utf-8"))
     return p.tags
-
-
-@pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hostile")
-    pkg = full_pkg(tmp)
-    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "note", HOSTILE)
-    pkg.set("trials", "example-trial", "note", "<script>document.title='pwned'</script>")
-    pkg.set("sources", "example-2099-trial", "url", 'https://example.org/x"onmouseover="alert(1)')
-    pkg.set("sources", "example-2099-trial", "citation", "Example <b>A</b> & co. Test J. 2099;1:1-2.")
-    out = tmp / "site"
-    result = build(pkg.root, out)
-    assert result.returncode == 0, result.stderr
-    return pkg, out
 
 
 def test_every_page_says_what_an_empty_cell_means_and_uses_only_local_files(hostile_site):
@@ -143,7 +114,7 @@ def test_the_site_refuses_a_package_that_does_not_validate(tmp_path):
 
 
 def test_the_site_replaces_only_its_own_output(tmp_path, hostile_site):
-    pkg, _ = hostile_site
+    pkg, written = hostile_site  # a site the command wrote (into a fresh folder)
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
@@ -151,7 +122,7 @@ def test_the_site_replaces_only_its_own_output(tmp_path, hostile_site):
     assert result.returncode == 1 and "not written by" in result.stderr
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
     out = tmp_path / "site"
-    assert build(pkg.root, out).returncode == 0
+    shutil.copytree(written, out)
     (out / "stale.html").write_text("old", encoding="utf-8")
     assert build(pkg.root, out).returncode == 0
     assert not (out / "stale.html").exists() and (out / "index.html").exists()
@@ -212,11 +183,10 @@ def test_datasette_metadata_comes_from_the_table_schemas():
     assert "primary_endpoint_figures_by_drug" in meta["databases"]["jakderm"]["queries"]
 
 
-def test_canned_queries_run_on_the_release_database(tmp_path):
+def test_canned_queries_run_on_the_release_database(release):
     import sqlite3
 
-    from jakderm.build import build as build_release
-    db = next(p for p in build_release(ROOT, tmp_path) if p.suffix == ".sqlite")
+    db = next(release.glob("*.sqlite"))
     con = sqlite3.connect(db)
     for name, q in QUERIES.items():
         params = {"trial_id": "breeze-ad1"} if ":trial_id" in q["sql"] else {}
