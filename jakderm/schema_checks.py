@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csvfile import NUMBER_PATTERNS, TextTable, encode, first_bytes
+from . import fast
+from .csvfile import NUMBER_PATTERNS, TextTable, encode
 from .report import Report
 
 # Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
@@ -33,9 +34,8 @@ TYPE_HINTS = {
 FORMULA_STARTS = np.frombuffer(b"=+-@\t\r ", np.uint8)  # first bytes worth a closer look
 FORMULA = r"^[ ]*[=+\-@\t\r]"
 PLAIN_NUMBER = r"^[ ]*" + NUMBER_PATTERNS[False][1:]  # "-0.5" is a number to a spreadsheet, not a formula
-# Characters no cell may hold: C0 controls (tab included; line breaks are reported as such), DEL
-# and the C1 controls. Spreadsheets, terminals and R's readers treat them differently, or drop them.
-CONTROL = r"[\x00-\x1f\x7f\x{80}-\x{9f}]"
+# Characters no cell may hold (fast.CONTROL): spreadsheets, terminals and R's readers treat them
+# differently, or drop them.
 MAX_CELL = 32_767  # characters a spreadsheet cell holds (Excel, LibreOffice): longer is cut on opening
 SHOWN_VALUE = 200  # characters of a long value kept in a finding
 
@@ -131,7 +131,7 @@ def check_fields(table: TextTable, report: Report) -> None:
             sink.flag(risky, fld.name, "formula-injection",
                       "a text cell may not begin with =, +, -, @, a tab or a carriage return, even after spaces (a "
                       "spreadsheet would run it as a formula); reword it", values)
-            control = present & ~risky & _controls(table, fld.name, values)
+            control = present & ~risky & fast.control_cells(values)
             sink.flag(control, fld.name, "control-character", lambda i: _control_message(values[i].as_py()), values)
         if "enum" in c:
             allowed = pa.array([str(v) for v in c["enum"]], pa.string())
@@ -158,8 +158,7 @@ def check_fields(table: TextTable, report: Report) -> None:
 
 def _too_long(values: pa.Array) -> np.ndarray:
     """Cells over MAX_CELL characters, read off the offsets (bytes) before counting characters."""
-    from .csvfile import _offsets
-    offsets = _offsets(values)
+    offsets = fast.offsets(values)
     suspect = (offsets[1:] - offsets[:-1]) > MAX_CELL
     if not suspect.any():
         return suspect
@@ -170,26 +169,13 @@ def _too_long(values: pa.Array) -> np.ndarray:
 
 
 def _formula(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
-    first = first_bytes(values)
+    first = fast.first_bytes(values)
     suspect = np.isin(first, FORMULA_STARTS)
     if not suspect.any():
         return suspect
     looks = _np(pc.match_substring_regex(values, FORMULA))
     number = _np(pc.match_substring_regex(values, PLAIN_NUMBER))
     return suspect & looks & ~number
-
-
-def _controls(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
-    """Cells holding a control character; the column's bytes are scanned first (in C), the
-    cells only when one is there."""
-    from .csvfile import _offsets
-    offsets = _offsets(values)
-    if len(values) == 0 or offsets[-1] == offsets[0]:
-        return np.zeros(len(values), bool)
-    data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-    if not ((data < 0x20) | (data == 0x7F) | (data == 0xC2)).any():
-        return np.zeros(len(values), bool)
-    return _np(pc.match_substring_regex(values, CONTROL))
 
 
 CONTROL_NAMES = {0: "NUL", 9: "a tab", 0x0B: "a vertical tab", 0x0C: "a form feed", 0x1B: "ESC", 0x7F: "DEL"}
