@@ -97,6 +97,8 @@ def noncanonical_rows(body: np.ndarray, columns: list[pa.Array]) -> np.ndarray |
     n_rows = len(columns[0]) if columns else 0
     if not n_rows:
         return np.zeros(0, np.int64) if not len(body) else None
+    if any(_has_line_break(col) for col in columns):
+        return None  # a quote held open across lines: the lines are not the rows
     lengths, opened, inner = _canonical_cells(columns)
     row_len = np.sum(lengths, axis=0) + len(columns) - 1
     row_start = np.zeros(n_rows, np.int64)
@@ -126,6 +128,13 @@ def noncanonical_rows(body: np.ndarray, columns: list[pa.Array]) -> np.ndarray |
     unequal = p_key != c_key
     differ[p_key[unequal] // width] = True
     return np.flatnonzero(differ)
+
+
+def _has_line_break(column: pa.Array) -> bool:
+    data, _ = cell_bytes(column)
+    if not len(data) or data.min() >= 0x20:
+        return False
+    return len(positions(data, NEWLINE)) > 0 or len(positions(data, 0x0D)) > 0
 
 
 def _canonical_cells(columns: list[pa.Array]) -> tuple[np.ndarray, np.ndarray, list]:
@@ -256,8 +265,10 @@ class PairTable:
         key = np.where(known, a.astype(np.int64) * self.width + b, -1)
         if self.table is not None:
             return self.table[key]  # -1 reads the last cell: False
-        at = np.searchsorted(self.keys, key)
-        return known & (at < len(self.keys)) & (self.keys[np.minimum(at, len(self.keys) - 1)] == key)
+        if not len(self.keys):
+            return np.zeros(len(key), bool)
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return known & (self.keys[at] == key)
 
 
 def pairs_reference(a, b, query_a, query_b) -> np.ndarray:

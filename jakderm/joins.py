@@ -8,12 +8,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import fast
 from .csvfile import Encoded, encode
 
 
 def _arrow(values) -> pa.Array:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
+    if hasattr(values.array, "__arrow_array__"):  # a string column holds its Arrow array: no copy
+        return pc.cast(pa.array(values.array), pa.string())
     return pa.array(values.astype(object), pa.string(), from_pandas=True)
 
 
@@ -44,13 +47,8 @@ class Links:
             return
         link_t, link_s = _arrow(trial_sources.trial_id), _arrow(trial_sources.source_id)
         self.trials, self.sources = pc.unique(link_t), pc.unique(link_s)
-        self.width = len(self.sources) + 1
-        self.pairs = self.trial_codes(link_t) * self.width + self.source_codes(link_s)
-        # a table of every (trial, source) pair, when it is small enough: looked up, not searched
-        cells = len(self.trials) * self.width
-        self.table = np.zeros(cells, bool) if cells <= 1 << 24 else None
-        if self.table is not None:
-            self.table[self.pairs] = True
+        self.pairs = fast.PairTable(self.trial_codes(link_t), self.source_codes(link_s),
+                                    len(self.trials), len(self.sources))
 
     def trial_codes(self, ids) -> np.ndarray:
         return self._codes(ids, self.trials)
@@ -68,12 +66,7 @@ class Links:
         if not self.present:
             return pd.Series(pd.array([pd.NA] * len(t_code), dtype="boolean"))
         known = (t_code > -2) & (s_code > -2)
-        codes = np.where((t_code >= 0) & (s_code >= 0), t_code * self.width + s_code, -1)
-        if self.table is not None:
-            found = np.append(self.table, False)[codes]  # -1 reads the appended False
-        else:
-            found = np.isin(codes, self.pairs)
-        return pd.Series(pd.arrays.BooleanArray(found, ~known))
+        return pd.Series(pd.arrays.BooleanArray(self.pairs.contains(t_code, s_code), ~known))
 
 
 def percent_decimals(text_column) -> pd.Series:
@@ -82,41 +75,6 @@ def percent_decimals(text_column) -> pd.Series:
     length = pc.utf8_length(text_column)
     decimals = pc.if_else(pc.greater_equal(dot, 0), pc.subtract(pc.subtract(length, dot), 1), 0)
     return pd.Series(decimals.to_numpy(zero_copy_only=False).astype(float))
-
-
-def repeated_keys(columns: list[Encoded]) -> np.ndarray:
-    """True on each row whose combination of values appeared on an earlier row (empty counts as
-    a value)."""
-    first = first_of_keys(columns)
-    return first != np.arange(len(first))
-
-
-def first_of_keys(columns: list[Encoded]) -> np.ndarray:
-    """For each row, the first row with the same combination of values (itself when none came
-    before; empty counts as a value). The columns' codes are combined in mixed radix, so no
-    million-row string is built."""
-    codes, radix = None, 1
-    for enc in columns:
-        size = len(enc.dictionary) + 1
-        if codes is None:
-            codes, radix = enc.indices.astype(np.int64), size
-        elif size == 2:
-            continue  # one text on every row (no subgroup anywhere, say) tells no row apart
-        elif radix * size < 2 ** 62:
-            codes, radix = codes * size + enc.indices, radix * size
-        else:  # renumber densely before the code space overflows
-            codes, uniques = pd.factorize(codes)
-            codes, radix = codes.astype(np.int64) * size + enc.indices, (len(uniques) + 1) * size
-    if codes is None or len(codes) == 0:
-        return np.zeros(0, np.int64)
-    rows = np.arange(len(codes))
-    ordered = np.sort(codes)  # numpy's vectorised sort: a tenth of the time of hashing a million codes
-    if not (ordered[1:] == ordered[:-1]).any():
-        return rows  # the common case: no repeat
-    dense, uniques = pd.factorize(codes)
-    first = np.full(len(uniques), -1, np.int64)
-    first[dense[::-1]] = rows[::-1]
-    return first[dense]
 
 
 def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFrame]:
@@ -203,7 +161,7 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
                               if has_text and "percent" in text.columns else np.nan)
     keys = ESTIMAND_KEYS[name]
     if has_text and all(k in text.columns for k in keys):
-        first = first_of_keys([text.encoded(k) for k in keys])
+        first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (text.encoded(k) for k in keys)])
         d["_estimand_first"] = first
         d["_estimand_repeat"] = first != np.arange(len(first))
     else:

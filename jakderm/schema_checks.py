@@ -6,14 +6,12 @@ about as much as reading them.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fast
-from .csvfile import NUMBER_PATTERNS, TextTable, encode
+from .csvfile import NUMBER_PATTERNS, TextTable
 from .report import Report
 
 # Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
@@ -153,7 +151,7 @@ def check_fields(table: TextTable, report: Report) -> None:
                 sink.flag(bad, fld.name, "pattern",
                           f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name), values)
         if c.get("unique"):
-            _flag_duplicates(sink, [values], present, fld.name, "unique", f"{fld.name} must be unique")
+            _flag_duplicates(sink, [fld.name], present, "unique", f"{fld.name} must be unique")
 
 
 def _too_long(values: pa.Array) -> np.ndarray:
@@ -255,31 +253,17 @@ def _valid_dates(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _joined(columns: list[pa.Array]) -> pa.Array:
-    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x1f")
-
-
-def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
-                     message: str) -> None:
-    key = pc.filter(_joined(columns), pa.array(eligible))
-    encoded = encode(key)  # one hash pass: as many distinct keys as rows is the common case
-    if len(encoded.dictionary) == len(key):
-        return
-    idx = np.flatnonzero(eligible)
-    codes = encoded.indices
-    first_seen = np.full(codes.max() + 1, -1, np.int64)
-    # reversed assignment leaves each code's first occurrence in first_seen
-    first_seen[codes[::-1]] = idx[::-1]
-    dup_rows = idx[first_seen[codes] != idx]
-    mask = np.zeros(sink.table.n_rows, bool)
-    mask[dup_rows] = True
-    row_code = np.full(sink.table.n_rows, -1, np.int64)
-    row_code[idx] = codes
-    lines = sink.table.lines
+def _flag_duplicates(sink: Sink, names: list[str], eligible: np.ndarray, rule: str, message: str) -> None:
+    """Flag each eligible row whose value (of the columns `names` together) stands on an earlier
+    row. Eligibility follows the value (a part empty or too long), so a repeat's first row is
+    eligible too."""
+    table = sink.table
+    first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (table.encoded(k) for k in names)])
+    mask = eligible & (first != np.arange(table.n_rows))
+    columns = [table.columns[k] for k in names]
     key_text = lambda i: "/".join(c[i].as_py() for c in columns)  # noqa: E731
-    sink.flag(mask, column, rule,
-              lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_seen[row_code[i]]])}",
-              columns[0])
+    sink.flag(mask, names[0], rule,
+              lambda i: f"{message}: {key_text(i)!r} is already on line {int(table.lines[first[i]])}", columns[0])
 
 
 def _adjacent_order(table: TextTable, pk: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -313,43 +297,16 @@ def _order_breaks(table: TextTable, pk: list[str]) -> np.ndarray:
     return np.flatnonzero(~_adjacent_order(table, pk)[0]) + 1
 
 
-MAX_RUNS = 16  # beyond this many ordered runs, hashing every key is cheaper than comparing runs
-
-
-def _may_repeat(key: pa.Array, breaks: np.ndarray) -> np.ndarray:
-    """Rows whose key could stand on another row too. The breaks cut the column into runs in
-    strictly increasing order, within which no key repeats; a key can repeat only where the value
-    ranges of two runs overlap, so a nearly sorted million-row file hashes a handful of rows.
-    (Python compares str by code point, Arrow by UTF-8 byte: the same order.)"""
-    bounds = [0, *breaks.tolist(), len(key)]
-    runs = [(start, key.slice(start, end - start)) for start, end in zip(bounds, bounds[1:])]
-    ranges = [(run[0].as_py(), run[-1].as_py()) for _, run in runs]
-    mask = np.zeros(len(key), bool)
-    for i, j in itertools.combinations(range(len(runs)), 2):
-        lo, hi = max(ranges[i][0], ranges[j][0]), min(ranges[i][1], ranges[j][1])
-        if lo > hi:
-            continue
-        for start, run in (runs[i], runs[j]):
-            mask[start:start + len(run)] |= _np(pc.and_(pc.greater_equal(run, lo), pc.less_equal(run, hi)))
-    return mask
-
-
 def check_primary_key(table: TextTable, report: Report) -> None:
     pk = table.resource.primary_key
     if not pk or any(k not in table.columns for k in pk):
         return
-    cols = [table.columns[k] for k in pk]
-    strings = all(table.resource.field(k).type == "string" for k in pk)
-    if strings:
-        breaks = _order_breaks(table, pk)
-        if not len(breaks):
-            return  # the canonical, sorted file: unique by construction
+    if all(table.resource.field(k).type == "string" for k in pk) and not len(_order_breaks(table, pk)):
+        return  # the canonical, sorted file: every key follows a smaller one, so none repeats
     complete = np.ones(table.n_rows, bool)
     for k in pk:
         complete &= ~table.empty(k)
-    if strings and len(cols) == 1 and len(breaks) < MAX_RUNS:
-        complete &= _may_repeat(cols[0], breaks)
-    _flag_duplicates(Sink(report, table), cols, complete, pk[0], "primary-key",
+    _flag_duplicates(Sink(report, table), pk, complete, "primary-key",
                      f"the primary key ({', '.join(pk)}) must be unique")
 
 
