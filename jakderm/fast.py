@@ -253,7 +253,7 @@ class PairTable:
 
     def __init__(self, a: np.ndarray, b: np.ndarray, n_a: int, n_b: int):
         self.width = n_b + 1
-        self.keys = np.unique(a.astype(np.int64) * self.width + b)
+        self.keys = np.sort(a.astype(np.int64) * self.width + b)  # repeats do no harm to the search
         cells = (n_a + 1) * self.width
         self.table = None
         if cells <= self.LIMIT:

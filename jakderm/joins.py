@@ -20,9 +20,9 @@ def _arrow(values) -> pa.Array:
     return pa.array(values.astype(object), pa.string(), from_pandas=True)
 
 
-def _positions(keys, table_keys) -> np.ndarray:
-    """Row of `table_keys` holding each key (-1 where none), by hashing, not pandas indexing."""
-    pos = pc.index_in(_arrow(keys), value_set=_arrow(table_keys))
+def _positions(keys, table_keys, skip_nulls: bool = False) -> np.ndarray:
+    """First row of `table_keys` holding each key (-1 where none), by hashing, not pandas indexing."""
+    pos = pc.index_in(_arrow(keys), value_set=_arrow(table_keys), skip_nulls=skip_nulls)
     return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
 
 
@@ -100,15 +100,22 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
 
 
 def _trials_frame(trials, arms, links: Links) -> pd.DataFrame:
-    """Each trial with the sums of its arms' sizes (and whether every arm gives one)."""
+    """Each trial with the sums of its arms' sizes (and whether every arm gives one). Arms are
+    grouped by the row of their trial (integer codes), not by the text of its id."""
     t = trials.copy()
-    g = arms.groupby(arms.trial_id.astype(object), observed=True)
-    size = g.size()
-    key = t.trial_id.astype(object)
-    t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1)).astype("Int64")
-    t["_arms_complete"] = key.map(g.n_randomized.count() == size).astype("boolean").fillna(False)
-    t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1)).astype("Int64")
-    t["_arms_complete_enrolled"] = key.map(g.n_enrolled.count() == size).astype("boolean").fillna(False)
+    ids = _arrow(trials.trial_id)
+    own = _positions(ids, ids, skip_nulls=True)  # a repeated trial_id shares its first row's arms
+    group = _positions(arms.trial_id, ids, skip_nulls=True)
+    has_id, row = own >= 0, np.maximum(own, 0)
+    linked = group >= 0
+    size = np.bincount(group[linked], minlength=len(t))[row]
+    for column, total, complete in (("n_randomized", "_arms_n_randomized", "_arms_complete"),
+                                    ("n_enrolled", "_arms_n_enrolled", "_arms_complete_enrolled")):
+        values = arms[column][linked]
+        sums = values.groupby(group[linked]).sum(min_count=1)
+        given = np.bincount(group[linked], weights=values.notna().to_numpy(), minlength=len(t))[row]
+        t[total] = sums.reindex(np.where(has_id, own, -1)).astype("Int64").array
+        t[complete] = pd.array(has_id & (size > 0) & (given == size), dtype="boolean")
     t["_source_linked"] = links.linked(links.trial_codes(t.trial_id), links.source_codes(t.source_id)).values
     return t
 
