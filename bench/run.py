@@ -69,7 +69,8 @@ def table(results: list[dict], repeat: int) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         lines.append(f"| {r['label']} | {r['rows']:,} | {r['ours_found']} | {r['theirs_found']} | {r['ours']:.2f} s "
-                     f"| {r['theirs']:.2f} s | {r['theirs'] / r['ours']:.1f}× | {r['ours_mb']:,} MB / {r['theirs_mb']:,} MB |")
+                     f"| {r['theirs']:.2f} s | {r['theirs'] / r['ours']:.1f}× "
+                     f"| {r['ours_mb']:,} MB / {r['theirs_mb']:,} MB |")
     return "\n".join(lines)
 
 

@@ -72,7 +72,7 @@ class TextTable:
         """Which cells of the column are empty."""
         return self.view(("empty", name), lambda: fast.empty_cells(self.columns[name]))
 
-    def encoded(self, name: str) -> "Encoded":
+    def encoded(self, name: str) -> Encoded:
         """The column as its distinct texts and, for each row, the position of its text."""
         return self.view(("encoded", name), lambda: encode(self.columns[name]))
 

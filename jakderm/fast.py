@@ -107,7 +107,7 @@ def noncanonical_rows(body: np.ndarray, columns: list[pa.Array]) -> np.ndarray |
     canonical, rows = _canonical_quotes(lengths, opened, inner, row_start)
     if row_start[-1] + row_len[-1] + 1 == len(body) and len(canonical) == len(physical):
         at = np.searchsorted(physical, canonical)
-        if not len(at) or (at < len(physical)).all() and (physical[at] == canonical).all():
+        if not len(at) or ((at < len(physical)).all() and (physical[at] == canonical).all()):
             return np.zeros(0, np.int64)
     # Something differs: compare line by line.
     ends = positions(body, NEWLINE)
@@ -241,7 +241,7 @@ def first_of_keys(codes: list[tuple[np.ndarray, int]]) -> np.ndarray:
 def first_of_keys_reference(values: list[list]) -> np.ndarray:
     """The same from the values (one list per column), with a dict."""
     first: dict = {}
-    return np.array([first.setdefault(key, i) for i, key in enumerate(zip(*values))], np.int64)
+    return np.array([first.setdefault(key, i) for i, key in enumerate(zip(*values, strict=True))], np.int64)
 
 
 class PairTable:
@@ -272,6 +272,6 @@ class PairTable:
 
 
 def pairs_reference(a, b, query_a, query_b) -> np.ndarray:
-    known = set(zip(a.tolist(), b.tolist()))
-    return np.array([x >= 0 and y >= 0 and (x, y) in known for x, y in zip(query_a.tolist(), query_b.tolist())],
-                    bool)
+    known = set(zip(a.tolist(), b.tolist(), strict=True))
+    asked = zip(query_a.tolist(), query_b.tolist(), strict=True)
+    return np.array([x >= 0 and y >= 0 and (x, y) in known for x, y in asked], bool)

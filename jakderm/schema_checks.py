@@ -6,6 +6,8 @@ about as much as reading them.
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -261,7 +263,7 @@ def _flag_duplicates(sink: Sink, names: list[str], eligible: np.ndarray, rule: s
     first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (table.encoded(k) for k in names)])
     mask = eligible & (first != np.arange(table.n_rows))
     columns = [table.columns[k] for k in names]
-    key_text = lambda i: "/".join(c[i].as_py() for c in columns)  # noqa: E731
+    key_text = lambda i: "/".join(c[i].as_py() for c in columns)
     sink.flag(mask, names[0], rule,
               lambda i: f"{message}: {key_text(i)!r} is already on line {int(table.lines[first[i]])}", columns[0])
 
@@ -334,36 +336,52 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
                 + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""))
         if len(child_cols) == 1:
             suggest = _Suggestions(parent.columns[fk["ref_fields"][0]])
-            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())  # noqa: E731
+            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())
         else:
             message = base
         sink.flag(present & ~found, fk["fields"][0], "foreign-key", message, child_cols[0])
 
 
 class _Suggestions:
-    """The closest existing key to an unknown one, looked for among keys sharing its first
-    characters (a slug's trial part), so that a million keys cost one pass to index, not one
-    comparison per unknown value and key."""
+    """The closest existing key to an unknown one. The keys are sorted once; an unknown value is
+    compared with the keys next to it in that order (they share its beginning: a typo late in a
+    slug) and with those sharing its first characters when they are few (a typo early in it), so
+    a suggestion costs a few dozen comparisons however many keys there are. Past the first
+    SUGGESTED unknown values (a broken merge, not a typo) none is looked for."""
+
+    NEAR = 4  # keys on each side of the value in sorted order
+    FEW = 40  # keys sharing its first characters, looked at when no more than this
+    SUGGESTED = 200
 
     def __init__(self, keys: pa.Array):
         self.keys = keys
-        self.index: dict[str, list[str]] | None = None
+        self.sorted: list[str] | None = None
+        self.lower: dict[str, str] = {}
+        self.by_start: dict[str, list[str]] = {}
         self.memo: dict[str, str] = {}
 
     def __call__(self, value: str) -> str:
         if value in self.memo:
             return self.memo[value]
-        if self.index is None:
-            self.index = {}
-            for k in pc.unique(self.keys).to_pylist():
-                if k:
-                    self.index.setdefault(k[:3].lower(), []).append(k)
-        candidates = self.index.get(value[:3].lower(), [])
-        if len(candidates) > 5000:
-            candidates = []
-        if not candidates and sum(len(v) for v in self.index.values()) <= 2000:
-            candidates = [k for v in self.index.values() for k in v]
-        found = _did_you_mean(value, candidates) if len(self.memo) < 1000 else ""
+        if self.sorted is None:
+            self.sorted = sorted(k for k in pc.unique(self.keys).to_pylist() if k)
+            for k in self.sorted:
+                self.lower.setdefault(k.lower(), k)
+                self.by_start.setdefault(k[:3].lower(), []).append(k)
+        if len(self.memo) >= self.SUGGESTED:
+            return ""
+        same_letters = self.lower.get(value.strip().lower())
+        if same_letters is not None:
+            found = f"; did you mean {same_letters!r}?"
+        else:
+            candidates = self.sorted
+            if len(candidates) > 2000:
+                at = bisect.bisect_left(candidates, value)
+                candidates = candidates[max(0, at - self.NEAR):at + self.NEAR]
+                same = self.by_start.get(value[:3].lower(), [])
+                if len(same) <= self.FEW:
+                    candidates = candidates + same
+            found = _did_you_mean(value, candidates)
         self.memo[value] = found
         return found
 
