@@ -179,9 +179,9 @@ def noncanonical_rows_reference(body: bytes, columns: list[pa.Array]) -> np.ndar
     if lines[-1] != "" or len(lines) - 1 != (len(columns[0]) if columns else 0):
         return None
     lines.pop()
-    if any(line.count('"') % 2 for line in lines):
-        return None
     cells = [c.to_pylist() for c in columns]
+    if any(line.count('"') % 2 for line in lines) or any("\n" in v or "\r" in v for c in cells for v in c):
+        return None
     return np.array([r for r, line in enumerate(lines) if canonical_line([c[r] for c in cells]) != line + "\n"],
                     np.int64)
 
