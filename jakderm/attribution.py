@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
+import yaml
+
 from .report import Report
 
 DATA_LICENSE = "CC-BY-4.0"
@@ -27,7 +30,6 @@ def check_package_metadata(descriptor: dict, report: Report) -> None:
 
 
 def _load_cff(path: Path):
-    import yaml
 
     class NoDates(yaml.SafeLoader):
         """YAML 1.2 reading: a date stays the string CFF expects."""
@@ -52,7 +54,6 @@ def check_citation(root: Path, descriptor: dict, report: Report) -> None:
         report.add("CITATION.cff", mark.line + 1 if mark else None, None, None, "citation-invalid",
                    f"not valid YAML: {getattr(exc, 'problem', exc)}")
         return
-    import jsonschema
 
     schema = json.loads(CFF_SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)

@@ -51,12 +51,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from .csvfile import TextTable
 from .descriptor import DescriptorError, Field, Package, Resource
 from .files import atomic_write, describe, fsync_dir, inside, read_bytes
 from .formatting import sort_key_fn
 from .typed import typed_frame
+from .validation import InvalidPackage, require_valid
 
 NAME = "jak-derm-data"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
@@ -110,7 +115,7 @@ def _missing(v) -> bool:
 
 
 def _python_values(series: pd.Series, fld: Field) -> list:
-    out = []
+    out: list[object] = []
     for v in series.astype(object):
         if _missing(v):
             out.append(None)
@@ -204,7 +209,7 @@ def _fill_sqlite(package: Package, tables: dict[str, pd.DataFrame], tmp: Path) -
             cols = [_python_values(frame[f.name], f) for f in res.fields]
             sql = (f"INSERT INTO {_q(name)} ({', '.join(_q(f.name) for f in res.fields)}) "
                    f"VALUES ({', '.join('?' for _ in res.fields)})")
-            for row in zip(*cols):
+            for row in zip(*cols, strict=True):
                 # dates are stored as ISO text
                 con.execute(sql, [v.isoformat() if isinstance(v, dt.date) else v for v in row])
         con.execute("COMMIT")
@@ -271,10 +276,6 @@ DICTIONARY_HEADER = ["table", "field", "type", "required", "key", "enum", "minim
 
 
 def write_xlsx(package: Package, tables: dict[str, pd.DataFrame], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
 
     bold = Font(bold=True)
     wb = Workbook()
@@ -302,7 +303,7 @@ def write_xlsx(package: Package, tables: dict[str, pd.DataFrame], path: Path) ->
     for name, res in package.resources.items():
         frame = tables[name]
         cols = [_python_values(frame[f.name], f) for f in res.fields]
-        fill(wb.create_sheet(name[:31]), res.field_names, zip(*cols))
+        fill(wb.create_sheet(name[:31]), res.field_names, zip(*cols, strict=True))
 
     props = wb.properties
     props.creator = NAME
@@ -346,7 +347,8 @@ def check_version(version: object) -> str:
 
 def release_entries(out: Path) -> tuple[list[str], list[str]]:
     """(release files, anything else) in OUT, looked at without following a link or leaving OUT."""
-    ours, other = [], []
+    ours: list[str] = []
+    other: list[str] = []
     with os.scandir(out) as it:
         for entry in it:
             if entry.name == "SHA256SUMS" and entry.is_file(follow_symlinks=False):
@@ -383,7 +385,6 @@ def check_out(out: Path) -> None:
 
 def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
     """Build every release file into `out`; returns their paths (SHA256SUMS last)."""
-    from .validation import require_valid
 
     out = Path(out)
     check_out(out)
@@ -428,7 +429,6 @@ def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
 
 
 def build_package(path: str | Path = ".", out: str | Path = "dist") -> int:
-    from .validation import InvalidPackage
 
     try:
         files = build(path, out)

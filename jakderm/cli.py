@@ -143,18 +143,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def skip_unused_imports() -> None:
-    """For a process that runs only these commands (validate.py, python -m jakderm). Pandera
-    imports hypothesis, when it is installed (the test extra installs it), for the data synthesis
-    that no command does; at a million rows that import costs a fifth of a second of the run, on
-    its critical path (bench/run.py). The module is marked absent, never unloaded: a process that
-    has imported it keeps it, and jakderm imported as a library is untouched."""
-    sys.modules.setdefault("hypothesis", None)
+    """For a process that runs only these commands (validate.py, python -m jakderm). Pandera's
+    check backend imports hypothesis, when it is installed (the test extra installs it), for the
+    data synthesis no command does; that import is most of a cold run on the real package
+    (bench/real.py prints the run both ways). The module is marked absent, never unloaded: a
+    process that has imported it keeps it, and jakderm imported as a library is untouched."""
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None marks a module absent
 
 
-def run() -> None:
+def run(argv: list[str] | None = None) -> None:
     skip_unused_imports()
     try:
-        code = main()
+        code = main(argv)
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:

@@ -202,7 +202,7 @@ def match_list(rows: list[dict], lines: list[int], trials: list[dict]) -> list[L
         for s in {t["trial_id"], slug(t.get("acronym", ""))} - {""}:
             by_slug.setdefault(s, []).append(t)
     entries = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         remarks: list[str] = []
         found: list[dict] = []
         named = by_slug.get(slug(row["name"]), [])
@@ -400,7 +400,10 @@ def assemble(descriptor: dict, rows: Rows, report, urows: list[dict], ulines: li
     per: dict[str, list[ListEntry]] = {}
     for e in listed:
         per.setdefault(e.row["indication"].split(" (")[0].strip(), []).append(e)
-    by_indication = [(ind, len(es), *(sum(1 for x in es if x.status == s) for s in ("curated", "not curated", "excluded")))
+    def count(es: list[ListEntry], status: str) -> int:
+        return sum(1 for x in es if x.status == status)
+
+    by_indication = [(ind, len(es), count(es, "curated"), count(es, "not curated"), count(es, "excluded"))
                      for ind, es in sorted(per.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     return Coverage(descriptor.get("title", descriptor.get("name", "")), str(descriptor.get("version", "")), stmt,
                     totals, listed, trials, beyond, warnings, len(report.warnings), by_indication)
@@ -604,7 +607,7 @@ def write(root: str | Path = ".", out: str | Path | None = None, check: bool = F
             return 0
         print(f"{shown} is stale: run `python -m jakderm coverage`", file=sys.stderr)
         return 1
-    if new_universe is not None:
+    if new_universe is not None and reasons:
         _atomic_write(root / UNIVERSE, new_universe)
         print(f"wrote {len(read_reasons(Path(reasons)))} reason(s) into {UNIVERSE.as_posix()}")
     if current != text:

@@ -205,6 +205,8 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
         report.add(shown, 1, None, None, "delimiter", delimiter_message(delimiter))
         return None
     positions = _check_header(resource, header, shown, report)
+    if len(set(header)) < len(header):  # which of the repeated columns holds the field is anyone's guess
+        return None
     # The fast reader's rows are kept when, written in the canonical form, they give the file's
     # lines back one for one (fast.noncanonical_rows says which do not); else the slow reader
     # reads the file again to say where a quote was left open or a row has too many cells.
@@ -272,7 +274,7 @@ def _check_header(resource: Resource, header: list[str], shown: str, report: Rep
         report.add(shown, 1, name, None, "column-missing",
                    f"the header lacks column {name!r}, a field of {resource.schema_path}")
     present = [n for n in header if n in expected]
-    if not missing and present != [n for n in expected if n in present]:
+    if not missing and len(seen) == len(header) and present != [n for n in expected if n in present]:
         report.add(shown, 1, None, ",".join(header), "column-order",
                    f"columns must be in the order of {resource.schema_path}: {','.join(expected)} "
                    "(python -m jakderm format fixes it)")

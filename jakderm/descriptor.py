@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import Unreadable, inside, read_bytes
 from .report import Report
 
 
@@ -54,7 +56,6 @@ class Package:
 
 
 def read_json(path: Path, shown: str) -> dict:
-    from .files import Unreadable, read_bytes
     try:
         text = read_bytes(path).decode("utf-8")
     except FileNotFoundError:
@@ -80,7 +81,6 @@ def load_package(root: Path, report: Report | None = None) -> Package:
     A resource whose path or schema path leads outside the package is a descriptor finding and
     its files are never opened. A resource name given twice is a finding too, and each entry is
     still read and checked (the later one under the key "NAME (resources[i])")."""
-    from .files import inside
 
     root = Path(root)
     if root.is_file():
@@ -140,7 +140,7 @@ def load_package(root: Path, report: Report | None = None) -> Package:
         if _schema_is_sound(name, schema_path, fields, pk, fks, report):
             resources[key] = Resource(name, res["path"], schema_path, fields, pk, fks, res)
     named = {r.get("name") for r in raw if isinstance(r, dict)}
-    for key, res in resources.items():
+    for res in resources.values():
         for fk in res.foreign_keys:
             target = resources.get(fk["resource"])
             if target is None and fk["resource"] in named:
@@ -166,7 +166,6 @@ def _names(value) -> list[str] | None:
 
 
 def _number(v) -> bool:
-    import math
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -210,7 +209,7 @@ def _parse_schema(sd: dict):
         for bound in ("minimum", "maximum"):
             if bound in c and type_ in ("integer", "number") and not _number(c[bound]):
                 problems.append((shown, f"field {shown!r}: {bound!r} must be a number, not {c[bound]!r}"))
-        fields.append(Field(name, type_, desc, c))
+        fields.append(Field(shown or "", type_, desc, c))
     pk_raw = sd.get("primaryKey", [])
     pk = [] if pk_raw in ([], None) else _names(pk_raw)
     if pk is None:

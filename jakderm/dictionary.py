@@ -74,7 +74,7 @@ def render(root: Path | str = ".") -> str:
             continue
         out += ["", f"## Vocabulary: {vocab}", "", f"| `{key}` | {label} | definition |", "| --- | --- | --- |"]
         for k, lab, definition in zip(t.columns[key].to_pylist(), t.columns[label].to_pylist(),
-                                      t.columns["definition"].to_pylist()):
+                                      t.columns["definition"].to_pylist(), strict=True):
             out.append(f"| `{k}` | {_cell(lab)} | {_cell(definition)} |")
     out.append("")
     return "\n".join(out)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .csvfile import read_text_table
 from .descriptor import DescriptorError, Resource, load_package
+from .files import atomic_write, describe
 from .formatting import sort_key_fn
 from .report import Report
 
@@ -196,6 +198,7 @@ def _fk(fk: dict) -> str:
 def diff_table(name: str, a: Snapshot, b: Snapshot) -> TableDiff:
     ra, rb = a.resources.get(name), b.resources.get(name)
     if rb is None:
+        assert ra is not None, f"{name} is in neither snapshot"
         d = TableDiff(name, ra, "removed")
         d.removed = _ordered(ra, a.rows.get(name, {}))
         return d
@@ -284,7 +287,7 @@ def _precision_note(old: str, new: str) -> str:
 def _show_key(res: Resource, key: tuple) -> str:
     if len(key) == 1:
         return key[0]
-    return ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key))
+    return ", ".join(f"{k}={v}" for k, v in zip(res.primary_key, key, strict=True))
 
 
 def _provenance(res: Resource, row: dict[str, str]) -> str:
@@ -416,9 +419,7 @@ def diff_refs(repo: str | Path, ref_a: str, ref_b: str) -> str:
 
 
 def run_diff(ref_a: str, ref_b: str, repo: str | Path = ".", output: str | None = None) -> int:
-    import sys
 
-    from .files import atomic_write, describe
 
     try:
         text = diff_refs(repo, ref_a, ref_b)

@@ -101,7 +101,7 @@ def select(path, endpoint: str, timepoint: int | str, measure: str, population: 
         arm = twice.arm_id.iloc[0]
         rows = twice[twice.arm_id == arm]
         choices = "; ".join(f"population {p if not pd.isna(p) else '(empty)'}, imputation {i if not pd.isna(i) else '(empty)'}"
-                            for p, i in zip(rows.population, rows.imputation))
+                            for p, i in zip(rows.population, rows.imputation, strict=True))
         raise ForestError(f"arm {arm!r} has {len(rows)} rows for {endpoint!r} {when(timepoint)} ({choices}): "
                           "choose one with --population and --imputation, so that no arm counts twice")
     return e.reset_index(drop=True), tables
@@ -120,7 +120,7 @@ def layout(e: pd.DataFrame, tables: dict, method: str, show_week: bool = False) 
 
     from .meta_analysis import pool
 
-    inn = dict(zip(tables["drugs"].drug_id.astype(str), tables["drugs"].inn.astype(str)))
+    inn = dict(zip(tables["drugs"].drug_id.astype(str), tables["drugs"].inn.astype(str), strict=True))
     trials = tables["trials"].set_index("trial_id")
     arms = tables["arms"].set_index("arm_id")
     # Which side's count is derived: the one whose outcome row has no responders.
@@ -163,7 +163,7 @@ def fmt(x: float, measure: str) -> str:
     return f"{x:.2f}" if measure != "RD" else f"{x:+.3f}".replace("+0.000", "0.000")
 
 
-def description(e: pd.DataFrame, endpoint: str, timepoint: int, measure: str, method: str) -> str:
+def description(e: pd.DataFrame, endpoint: str, timepoint: int | str, measure: str, method: str) -> str:
     """The plotted rows as text, stored in the SVG: what tests/test_forest.py compares."""
     lines = [f"jak-derm-data forest plot: {endpoint} {when(timepoint)}, {measure}, {method}; jakderm {__version__}"]
     for r in e.sort_values(["drug_id", "dose", "trial_id", "arm_id"]).itertuples():
@@ -225,7 +225,7 @@ def draw(rows: list[dict], title: str, measure: str, footer: str):
                  fontweight="bold" if r["kind"] == "pooled" else "normal")
     ax.axvline(null, color="grey", linewidth=0.8, linestyle="--", zorder=0)
     if values:
-        low, high = min(values + [null]), max(values + [null])
+        low, high = min([*values, null]), max([*values, null])
         if log:
             ax.set_xlim(low / 1.25, high * 1.25)
         else:
@@ -252,7 +252,7 @@ def draw(rows: list[dict], title: str, measure: str, footer: str):
 def write_figure(fig, out: Path, title: str, desc: str) -> None:
     """Write atomically: a temporary file in the target folder, renamed over the target."""
     fmt_name = out.suffix.lower().lstrip(".")
-    metadata = {"Description": desc, "Title": title}
+    metadata: dict[str, str | None] = {"Description": desc, "Title": title}
     if fmt_name == "svg":
         metadata["Date"] = None  # no timestamp: the same data give the same file
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)

@@ -25,7 +25,7 @@ def sort_key_fn(resource: Resource, header: list[str]):
 
     def key(row: list[str]):
         out = []
-        for pos, type_ in zip(pk_pos, types):
+        for pos, type_ in zip(pk_pos, types, strict=True):
             cell = row[pos]
             if type_ in ("integer", "number"):
                 try:

@@ -10,6 +10,27 @@ import pyarrow.compute as pc
 
 from . import fast
 from .csvfile import Encoded, encode
+from .rules import ESTIMAND_KEYS
+
+# The columns prepare() adds to each table, with their dtypes: the rule layer's Pandera schema
+# (rules.pandera_schema) declares them beside the fields, so a rule can only read what is made here.
+_RESULTS = {"_design": "category", "_arm_n": "Int64", "_source_linked": "boolean", "_percent_decimals": "float64",
+            "_estimand_first": "int64", "_estimand_repeat": "bool"}
+# The fields prepare() reads from each table (besides the ESTIMAND_KEYS of the results tables).
+READS = {
+    "trials": ("trial_id", "design", "randomized_period_weeks", "source_id"),
+    "arms": ("arm_id", "trial_id", "source_id", "n_randomized", "n_enrolled"),
+    "trial_sources": ("trial_id", "source_id"),
+    "outcomes": ("arm_id", "source_id", "percent", *ESTIMAND_KEYS["outcomes"]),
+    "adverse_events": ("arm_id", "source_id", "percent", *ESTIMAND_KEYS["adverse_events"]),
+}
+JOINED: dict[str, dict[str, str]] = {
+    "trials": {"_arms_n_randomized": "Int64", "_arms_complete": "boolean", "_arms_n_enrolled": "Int64",
+               "_arms_complete_enrolled": "boolean", "_source_linked": "boolean"},
+    "arms": {"_design": "object", "_period": "Int64", "_source_linked": "boolean", "_arm_n": "Int64"},
+    "outcomes": {**_RESULTS, "_period": "Int64"},
+    "adverse_events": _RESULTS,
+}
 
 
 def _arrow(values) -> pa.Array:
@@ -82,7 +103,7 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
     out = dict(frames)
     trials, arms = frames.get("trials"), frames.get("arms")
     trial_sources = frames.get("trial_sources")
-    if arms is None and ("outcomes" in frames or "adverse_events" in frames):
+    if arms is None:  # arms.csv missing (reported already): the rules that read arms find none
         arms = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              (("arm_id", "string"), ("trial_id", "string"), ("source_id", "string"),
                               ("n_randomized", "Int64"), ("n_enrolled", "Int64"))})
@@ -109,13 +130,15 @@ def _trials_frame(trials, arms, links: Links) -> pd.DataFrame:
     has_id, row = own >= 0, np.maximum(own, 0)
     linked = group >= 0
     size = np.bincount(group[linked], minlength=len(t))[row]
+    # An arm whose trial_id is missing (reported) could belong to any trial: no sum can be judged.
+    orphans = bool(arms.trial_id.isna().any())
     for column, total, complete in (("n_randomized", "_arms_n_randomized", "_arms_complete"),
                                     ("n_enrolled", "_arms_n_enrolled", "_arms_complete_enrolled")):
         values = arms[column][linked]
         sums = values.groupby(group[linked]).sum(min_count=1)
         given = np.bincount(group[linked], weights=values.notna().to_numpy(), minlength=len(t))[row]
         t[total] = sums.reindex(np.where(has_id, own, -1)).astype("Int64").array
-        t[complete] = pd.array(has_id & (size > 0) & (given == size), dtype="boolean")
+        t[complete] = pd.array(has_id & (size > 0) & (given == size) & (not orphans), dtype="boolean")
     t["_source_linked"] = links.linked(links.trial_codes(t.trial_id), links.source_codes(t.source_id)).values
     return t
 
@@ -137,7 +160,6 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
     """Outcomes or adverse events with their arm's size, trial design and period, whether their
     source is linked to their trial, the printed decimals of `percent`, and estimand repeats.
     Looked up through each key column's distinct values (text.encoded), not row by row."""
-    from .rules import ESTIMAND_KEYS
     d = frame.copy(deep=False)  # new columns only: the typed frame is shared, not copied
 
     def encoded(column: str) -> Encoded:
@@ -171,6 +193,7 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
         first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (text.encoded(k) for k in keys)])
         d["_estimand_first"] = first
         d["_estimand_repeat"] = first != np.arange(len(first))
-    else:
+    else:  # a key column missing from the file (reported already): no row repeats another
+        d["_estimand_first"] = np.arange(len(d))
         d["_estimand_repeat"] = False
     return d

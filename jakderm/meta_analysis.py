@@ -18,6 +18,8 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from .loader import load, package_root
+
 MEASURES = ("RR", "OR", "RD")
 METHODS = ("REML", "DL")
 CONTROL_ROLES = ("placebo", "vehicle")
@@ -118,7 +120,7 @@ def comparisons(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             o[col] = o[col].astype("string").astype(object).where(o[col].notna(), np.nan)
     control = o["role"].isin(CONTROL_ROLES)
     treated, ctrl = o[~control], o[control]
-    pairs = treated.merge(ctrl[MATCH + ["arm_id", "outcome_id", "events", "total", "derived"]], on=MATCH,
+    pairs = treated.merge(ctrl[[*MATCH, "arm_id", "outcome_id", "events", "total", "derived"]], on=MATCH,
                           suffixes=("", "_control"))
     counts = pairs.groupby(["outcome_id"], sort=False)["arm_id_control"].transform("size")
     ambiguous = pairs[counts > 1]
@@ -160,7 +162,6 @@ def effects(path: str | Path = ".", measure: str = "RR", tables: dict[str, pd.Da
     """
     check_measure(measure)
     if tables is None:
-        from .loader import load, package_root
         tables = load(package_root(path))
     p = comparisons(tables)
     out = pd.DataFrame({
@@ -314,7 +315,7 @@ def pool(effects: pd.DataFrame, by=POOL_BY, method: str = "REML") -> pd.DataFram
     """
     check_method(method)
     by = [by] if isinstance(by, str) else list(by)
-    missing = [c for c in by + ["measure", "yi", "vi"] if c not in effects.columns]
+    missing = [c for c in [*by, "measure", "yi", "vi"] if c not in effects.columns]
     if missing:
         raise ValueError(f"column(s) {', '.join(missing)} not in the effects frame; group by any of: "
                          f"{', '.join(effects.columns)}")
@@ -324,7 +325,7 @@ def pool(effects: pd.DataFrame, by=POOL_BY, method: str = "REML") -> pd.DataFram
         group = group if isinstance(group, tuple) else (group,)
         fit = rma(frame["yi"].to_numpy(float), frame["vi"].to_numpy(float), method)
         measure = frame["measure"].iloc[0]
-        row = dict(zip(keys, group))
+        row = dict(zip(keys, group, strict=True))
         row.update(measure=measure, method=method, k=fit["k"], estimate=back_transform(measure, fit["b"]),
                    ci_lower=back_transform(measure, fit["ci_lb"]), ci_upper=back_transform(measure, fit["ci_ub"]),
                    b=fit["b"], se=fit["se"], tau2=fit["tau2"], i2=fit["i2"], q=fit["q"], q_pval=fit["q_pval"],

@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from .descriptor import Field, Resource, load_package
 from .loader import package_root
 from .report import Report
-from .rules import ESTIMAND_KEYS, RULES, Rule
+from .rules import ESTIMAND_KEYS, RULES, Rule, only_its_columns
 from .typed import pandas_dtype
 
 EXCEPTION_COLUMN = "rule_exception"
@@ -50,6 +50,15 @@ def _printed_decimals(frame: pd.DataFrame, table: str) -> pd.Series | None:
     return pd.Series(decimals, index=frame.index)
 
 
+def _estimand_first(frame: pd.DataFrame, table: str) -> pd.Series | None:
+    """For each row, the position of the first row of the frame giving its estimand (rules.ESTIMAND_KEYS)."""
+    if table not in ESTIMAND_KEYS:
+        return None
+    codes, _ = pd.factorize(pd.MultiIndex.from_frame(frame[ESTIMAND_KEYS[table]].astype(object)))
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return pd.Series(first[inverse], index=frame.index)
+
+
 def _estimand_repeat(frame: pd.DataFrame, table: str) -> pd.Series | None:
     """Rows whose estimand (rules.ESTIMAND_KEYS) an earlier row of the frame already gives."""
     if table not in ESTIMAND_KEYS:
@@ -59,26 +68,19 @@ def _estimand_repeat(frame: pd.DataFrame, table: str) -> pd.Series | None:
 
 # Columns a rule may read that are not fields but can be computed from the frame alone (None
 # where the table has no use for them). Every other column starting with "_" is joined from
-# another table (joins.py), so the rules reading one are left out.
+# another table (joins.JOINED), so the rules reading one are left out.
 FROM_THE_FRAME: dict[str, Callable[[pd.DataFrame, str], pd.Series | None]] = {
     "_percent_decimals": _printed_decimals,
     "_estimand_repeat": _estimand_repeat,
+    "_estimand_first": _estimand_first,
 }
 
 
 def _reads_only_the_frame(rule: Rule, fields: list[Field]) -> bool:
-    """Whether the rule can be evaluated on one frame of its table: it is run on an empty frame
-    holding the table's fields and FROM_THE_FRAME's columns, and a joined column it needs shows as
-    an error. (`Rule.reads` lists only the row's cells whose reported value silences a follow-on
-    failure, not every column a rule reads, so it cannot decide this.)"""
-    probe = pd.DataFrame({f.name: pd.Series(pd.array([], dtype=pandas_dtype(f))) for f in fields})
-    for column in FROM_THE_FRAME:
-        probe[column] = pd.Series(dtype=float)
-    try:
-        rule.holds(probe)
-    except (AttributeError, KeyError):
-        return False
-    return True
+    """Whether the rule can be evaluated on one frame of its table: every column it declares is a
+    field or computed from the frame (FROM_THE_FRAME)."""
+    names = {f.name for f in fields} | set(FROM_THE_FRAME)
+    return all(c in names for c in rule.reads)
 
 
 def frame_rules(table: str, path: str | Path = ".") -> tuple[list[Rule], list[Rule]]:
@@ -104,7 +106,7 @@ def _rule_check(rule: Rule, table: str, key: list[str]) -> pa.Check:
             derived = compute(frame, table)
             if derived is not None:
                 work[column] = derived
-        holds = rule.holds(work).to_numpy(dtype=bool, copy=True)
+        holds = rule.holds(only_its_columns(rule, work)).to_numpy(dtype=bool, copy=True)
         if EXCEPTION_COLUMN in frame:
             holds |= (frame[EXCEPTION_COLUMN].astype("string") == rule.name).fillna(False).to_numpy(dtype=bool)
         out = pd.DataFrame(True, index=frame.index, columns=frame.columns)

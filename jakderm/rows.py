@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .descriptor import Package, load_package
 from .report import Report
+from .validation import validate_package
 
 Rows = dict[str, list[dict[str, str]]]
 
@@ -22,7 +23,6 @@ class InvalidPackage(Exception):
 def validated(root: str | Path = ".") -> tuple[Package, Report]:
     """The package at `root` and its validation report, once `validate.py` would accept it
     (warnings allowed: they are the curation backlog the report and the site show)."""
-    from .validation import validate_package
 
     report = validate_package(root)
     if not report.valid:

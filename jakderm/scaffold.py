@@ -34,6 +34,7 @@ from .descriptor import DescriptorError, load_package
 from .formatting import canonical_text
 from .report import Report
 from .rows import read_rows
+from .validation import validate_package
 
 API = "https://clinicaltrials.gov/api/v2/studies/"
 API_ENV = "JAKDERM_CTGOV_API"  # another base URL (a local server in tests)
@@ -308,7 +309,7 @@ def draft(record: dict, package: Package, trial_id: str | None = None, read_via:
         d.todo.append(f"participant flow: {len(unmatched)} group(s) match no arm by title; their counts are not drafted")
 
     total = sum(arm_n.values()) if len(arm_n) == len(arm_groups) and arm_groups else None
-    primary = next((m for m in _list(proto, "outcomesModule", "primaryOutcomes")), {})
+    primary: dict = next((m for m in _list(proto, "outcomesModule", "primaryOutcomes")), {})
     primary_week = weeks(primary.get("timeFrame", ""))
     trial = {
         "trial_id": trial_id, "acronym": ident.get("acronym") or "", "title": title, "nct_id": nct,
@@ -399,7 +400,7 @@ def _arm(group, interventions, package, d, trial_id, arm_id, source_id) -> dict[
         doses = {(float(v), u.lower()) for v, u in DOSE.findall(text)}
         if len(doses) == 1:
             value, unit = doses.pop()
-            row["dose"] = ("%g" % value)
+            row["dose"] = f"{value:g}"
             row["dose_unit"] = unit
         else:
             d.todo.append(f"arms: {arm_id}: dose " + ("not stated" if not doses else "ambiguous") + " in the arm's text")
@@ -585,13 +586,15 @@ def _adverse_events(results, arms, package, d, source_id) -> None:
     for table, label in (("seriousEvents", "serious"), ("otherEvents", "other")):
         for event in _list(ae, table):
             name = event.get("term") or ""
-            term = terms.get(_norm(name))
-            if term is None:
+            found = terms.get(_norm(name))
+            if found is None:
                 term = slug(name) + ("-serious" if label == "serious" else "")
                 unmapped[term] = (name, label)
             elif label == "serious":
-                term = f"{term}-serious"
+                term = f"{found}-serious"
                 unmapped[term] = (name, label)
+            else:
+                term = found
             for s in _list(event, "stats"):
                 arm_id = groups.get(s.get("groupId"))
                 affected = _number(s.get("numAffected"))
@@ -678,7 +681,6 @@ def write_out(d: Draft, package: Package, out: str | Path) -> list[Path]:
 
 def merge(d: Draft, package: Package) -> list[str]:
     """Add the draft to the package: validated on a copy first, then each file replaced atomically."""
-    from .validation import validate_package
 
     texts = _texts(d, package, with_existing=True)
     with tempfile.TemporaryDirectory(prefix="jakderm-scaffold-") as tmp:
@@ -725,11 +727,9 @@ def run(nct_id: str, from_file: str | None, out: str | None, do_merge: bool, pat
         check_record(record, nct_id)
         d = draft(record, package, trial_id=trial_id, read_via=read_via)
         if out:
-            written = write_out(d, package, out)
-            action = f"wrote {len(written)} file(s) to {out}"
+            action = f"wrote {len(write_out(d, package, out))} file(s) to {out}"
         elif do_merge:
-            written = merge(d, package)
-            action = "merged into " + ", ".join(written) + "; run `python validate.py`"
+            action = "merged into " + ", ".join(merge(d, package)) + "; run `python validate.py`"
         else:
             action = "nothing written (give --out DIR or --merge)"
     except ScaffoldError as exc:

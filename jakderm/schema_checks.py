@@ -323,6 +323,8 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
         present = np.ones(table.n_rows, bool)
         for f in fk["fields"]:
             present &= ~table.empty(f)
+            if f in table.bad:  # a cell reported already (its pattern, say): one finding per cell
+                present &= ~table.bad[f]
         if len(child_cols) == 1:
             keys = parent.columns[fk["ref_fields"][0]]
             found = table.per_value(fk["fields"][0], lambda v: _np(pc.is_in(v, value_set=keys)))

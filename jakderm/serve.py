@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .build import build
 from .rows import InvalidPackage, read_rows, validated
 
 DATABASE = "jakderm"  # the name in URLs: /jakderm/trials.json
@@ -71,7 +72,7 @@ def metadata(package, rows) -> dict:
     """Datasette metadata from the descriptor, the Table Schemas and the vocabulary tables."""
     d = package.descriptor
     lic = (d.get("licenses") or [{}])[0]
-    seed = next((s for s in d.get("sources", []) if s.get("path")), {})
+    seed: dict = next((s for s in d.get("sources", []) if s.get("path")), {})
     vocab = {
         "endpoint_id": "Vocabulary: " + "; ".join(f"{r['endpoint_id']} = {r['label']}" for r in rows["endpoints"]),
         "ae_term_id": "Vocabulary: " + "; ".join(f"{r['ae_term_id']} = {r['label']}" for r in rows["ae_terms"]),
@@ -103,7 +104,6 @@ def metadata(package, rows) -> dict:
 
 def prepare(root: str | Path, folder: Path) -> tuple[Path, Path]:
     """The release SQLite and its metadata.json, written into `folder`."""
-    from .build import build
 
     package, _ = validated(root)
     rows = read_rows(package)

@@ -31,7 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+import yaml
+
 from . import coverage as cov_mod
+from . import meta_analysis
+from .build import BuildError, build
+from .descriptor import DescriptorError
 from .rows import InvalidPackage, Rows, group, index, read_rows, validated
 
 MARKER = ".jakderm-site"  # in every folder this command wrote, so that it replaces only its own output
@@ -90,7 +96,8 @@ def markdown_blocks(text: str) -> str:
     for block in re.split(r"\n\s*\n", text.strip()):
         lines = block.splitlines()
         if lines and lines[0].startswith("- "):
-            items, current = [], []
+            items: list[str] = []
+            current: list[str] = []
             for line in lines:
                 if line.startswith("- ") and current:
                     items.append(" ".join(current))
@@ -264,16 +271,15 @@ searched.</p>
         self.page("index.html", "Home", body)
 
     def seed(self) -> str:
-        first = next((x for x in self.d.get("sources", []) if x.get("title")), {})
+        first: dict = next((x for x in self.d.get("sources", []) if x.get("title")), {})
         url = safe_url(first.get("path", ""))
         return a(url, e(first.get("title", "")), external=True) if url else e(first.get("title", ""))
 
     def citation(self) -> str:
         """The dataset's citation, from CITATION.cff where the repository has one."""
-        cff = {}
+        cff: dict = {}
         path = self.root / "CITATION.cff"
         if path.exists():
-            import yaml
             cff = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
         authors = ", ".join(a.get("name") or " ".join(x for x in (a.get("family-names"), a.get("given-names")) if x)
                             for a in cff.get("authors", [])) or "jak-derm-data curators"
@@ -309,7 +315,7 @@ searched.</p>
                         f'{cell(e(t.get("phase", "")))}{cell(self.indication_link(t.get("indication_id", ""), 0))}'
                         f'{cell(", ".join(self.drug_link(x, 0) for x in drugs))}{cell(self.registry_link(t.get("nct_id", "")))}'
                         f'{cell(e(n), "num")}</tr>')
-        opts = lambda vs: "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in vs)  # noqa: E731
+        opts = lambda vs: "".join(f'<option value="{e(v)}">{e(v)}</option>' for v in vs)
         body = f"""<h1>Trials and studies</h1>
 <form class="filter" id="trial-filter" role="search" onsubmit="return false">
 <label>Filter <input type="search" id="filter-text" placeholder="drug, trial, NCT id, indication…" autocomplete="off"></label>
@@ -623,12 +629,12 @@ trial's page lists the figures it still lacks.</p>
     def forest_groups(self, frame, per_trial: bool) -> str:
         keys = ["endpoint_id", "timepoint_weeks", "population", "imputation", "subgroup"]
         if per_trial:
-            keys = ["trial_id"] + keys
+            keys = ["trial_id", *keys]
         out = []
         frame = frame.sort_values([k for k in keys if k in frame.columns], kind="stable")
         for key, grp in frame.groupby([k for k in keys if k in frame.columns], dropna=False, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            named = dict(zip([k for k in keys if k in frame.columns], key))
+            named = dict(zip([k for k in keys if k in frame.columns], key, strict=True))
             if _fmt(named.get("timepoint_weeks")):
                 named["timepoint_weeks"] = "week " + _fmt(named["timepoint_weeks"])
             label = " · ".join(_fmt(v) for v in named.values() if _fmt(v))
@@ -656,7 +662,6 @@ def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     try:
-        import pandas as pd
         if v is pd.NA:
             return ""
     except ImportError:  # pragma: no cover
@@ -720,22 +725,8 @@ def forest_svg(grp, label: str, drugs: dict) -> str:
 
 
 def effects_function():
-    """jakderm.effects, if this installation has it (it arrives with the effects module)."""
-    import importlib
-
-    import jakderm
-    try:
-        fn = getattr(jakderm, "effects")
-    except AttributeError:
-        fn = None
-    if fn is not None and not callable(fn):
-        fn = getattr(fn, "effects", None)
-    if fn is None:
-        try:
-            fn = getattr(importlib.import_module("jakderm.effects"), "effects", None)
-        except ImportError:
-            fn = None
-    return fn if callable(fn) else None
+    """The function the forest plots come from: jakderm.effects (a seam the tests replace)."""
+    return meta_analysis.effects
 
 
 # ---------------------------------------------------------------- writing
@@ -758,7 +749,6 @@ def generate(root: str | Path = ".", out: str | Path = "site") -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        from .build import build
         build(root, tmp / "downloads")
         sums = {}
         for line in (tmp / "downloads" / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
@@ -828,8 +818,6 @@ def build_site(path: str | Path = ".", out: str | Path = "site") -> int:
         print(f"jakderm site: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        from .build import BuildError
-        from .descriptor import DescriptorError
         if isinstance(exc, (BuildError, DescriptorError)):
             print(f"jakderm site: {exc}", file=sys.stderr)
             return 1

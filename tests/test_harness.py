@@ -178,15 +178,15 @@ def test_broken_descriptor_exits_2_with_its_location(tmp_path, text, where):
 
 
 def test_the_command_line_process_leaves_hypothesis_unimported_and_a_library_user_untouched():
-    """validate.py marks hypothesis absent so that Pandera does not import it (a fifth of a second
-    of a million-row run); a process that has imported hypothesis keeps it."""
+    """validate.py marks hypothesis absent so that Pandera's check backend does not import it; a
+    process that has imported hypothesis keeps it."""
     import subprocess
     import sys
 
     from pkgtools import ROOT
     probe = ("import sys; sys.path.insert(0, {root!r}); {before}"
              "from jakderm.cli import skip_unused_imports; skip_unused_imports(); "
-             "from jakderm import rules; rules.prime(); "
+             "from jakderm.validation import validate_package; validate_package({root!r}); "
              "print(sys.modules.get('hypothesis') is not None)")
     fresh = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="")],
                            capture_output=True, text=True, check=True)

@@ -4,7 +4,16 @@ import json
 import pandas as pd
 import pytest
 
-from jakderm import rules
+import contextlib
+import dataclasses
+import io
+
+import numpy as np
+import pandera.errors
+import pandera.pandas as pa
+
+from jakderm import cli, joins, rules, validation
+from jakderm.report import Report
 from jakderm.descriptor import load_package
 from jakderm.typed import pandas_dtype
 from pkgtools import ROOT
@@ -13,30 +22,76 @@ PACKAGE = load_package(ROOT)
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGE.resources))
-def test_pandera_columns_are_the_table_schema_fields(name):
+def test_the_rule_layer_schema_declares_what_its_rules_read_and_no_constraint(name):
     res = PACKAGE.resources[name]
-    schema = rules.pandera_schema(res)
-    assert list(schema.columns) == res.field_names
-    for f in res.fields:
-        # constraints live in the Table Schema only: the Pandera column adds no check of its own
-        assert schema.columns[f.name].checks == [], f.name
+    schema = rules.pandera_schema(res, joins.JOINED.get(name, {}))
+    assert set(schema.columns) == {c for r in rules.rules_for(name) for c in r.reads}
+    for column in schema.columns.values():
+        # constraints live in the Table Schema only (the schema layer reports them once)
+        assert column.checks == [] and column.nullable, column.name
+    assert [c.name for c in schema.checks] == [r.key for r in rules.rules_for(name)]
 
 
-def test_pandera_dtypes_accept_the_loaded_tables_and_reject_others():
-    import pandera.errors
-    import pandera.pandas as pa
+def _joined_frames():
+    report = Report()
+    texts = validation.read_tables(PACKAGE, report)
+    validation.check_schemas(texts, report)
+    return joins.prepare(validation.type_tables(texts), texts)
 
-    import jakderm
-    tables = jakderm.load(ROOT)
-    for name, frame in tables.items():
-        res = PACKAGE.resources[name]
-        columns_only = pa.DataFrameSchema({f.name: rules.pandera_schema(res).columns[f.name] for f in res.fields})
-        columns_only.validate(frame)  # dtypes agree, no coercion
-    outcomes = tables["outcomes"].copy()
-    outcomes["responders"] = outcomes["responders"].astype("Float64")
-    res = PACKAGE.resources["outcomes"]
+
+JOINED_FRAMES = _joined_frames()
+
+
+@pytest.mark.parametrize("name", sorted({r.table for r in rules.RULES}))
+def test_the_joined_frames_have_the_columns_and_dtypes_the_rules_declare(name):
+    # the rule checks left out: the real package has rows that break a rule, each excepted
+    columns = pa.DataFrameSchema(rules.pandera_schema(PACKAGE.resources[name], joins.JOINED.get(name, {})).columns)
+    columns.validate(JOINED_FRAMES[name])
+    frame = JOINED_FRAMES[name].copy()
+    column = next(c for c in columns.columns if frame[c].dtype != bool)
+    frame[column] = True  # a column of another dtype than the one declared
     with pytest.raises(pandera.errors.SchemaError):
-        pa.DataFrameSchema({f.name: rules.pandera_schema(res).columns[f.name] for f in res.fields}).validate(outcomes)
+        columns.validate(frame)
+
+
+@pytest.mark.parametrize("rule", rules.RULES, ids=[f"{r.table}:{r.key}" for r in rules.RULES])
+def test_each_rule_reads_exactly_the_columns_it_declares(rule):
+    """On its declared columns alone the rule runs; without any one of them it cannot. A rule
+    reading a column it does not declare, or declaring one it does not read, fails here."""
+    frame = JOINED_FRAMES[rule.table]
+    lines = np.arange(2, len(frame) + 2)
+    own = rules.only_its_columns(rule, frame)
+    assert len(rule.holds(own)) == len(frame)
+    if rule.detail:
+        rule.detail(own, 0, lines)
+    for column in rule.reads:
+        fewer = own.drop(columns=[column])
+        with pytest.raises((KeyError, AttributeError)):
+            rule.holds(fewer)
+            if rule.detail:
+                rule.detail(fewer, 0, lines)
+
+
+def test_a_rule_reading_an_undeclared_column_stops_the_run_naming_the_rule(monkeypatch):
+    rule = next(r for r in rules.RULES if r.name == "responders-within-analysed")
+    sloppy = dataclasses.replace(rule, reads=("responders",))  # reads analysed too, undeclared
+    monkeypatch.setattr(rules, "RULES", [sloppy if r is rule else r for r in rules.RULES])
+    with pytest.raises(rules.RuleError, match="responders-within-analysed"):
+        validation.validate_package(ROOT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["validate", str(ROOT)])
+    assert code != 0 and "internal-error" in out.getvalue() and "responders-within-analysed" in out.getvalue()
+
+
+def test_a_misspelt_column_in_a_rule_is_an_error_naming_the_rule_never_a_pass(monkeypatch):
+    rule = next(r for r in rules.RULES if r.name == "responders-within-analysed")
+    typo = dataclasses.replace(rule, reads=("responders", "analysd"))
+    monkeypatch.setattr(rules, "RULES", [typo if r is rule else r for r in rules.RULES])
+    report = validation.validate_package(ROOT)
+    assert not report.valid
+    finding = next(f for f in report.errors if f.rule == "schema-incomplete")
+    assert finding.column == "analysd" and "responders-within-analysed" in finding.message
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGE.resources))

@@ -10,10 +10,12 @@ from pkgtools import has, show
 
 
 @pytest.mark.parametrize("corruption", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_corruption_is_located(pkg, corruption):
+def test_corruption_gives_exactly_its_findings(pkg, corruption):
+    """Located at file, line and column, and nothing else: no follow-on of a reported cell."""
     expect = corruption.apply(pkg)
     report = pkg.validate()
     assert has(report, expect.rule, expect.file, expect.line, expect.column), show(report)
+    assert {(f.file, f.line, f.column, f.rule) for f in report.errors} == expect.complete(), show(report)
     assert not report.valid
 
 
