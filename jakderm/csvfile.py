@@ -14,7 +14,6 @@ import csv
 import io
 import mmap
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from . import fast
 from .descriptor import Resource
-from .files import Unreadable, describe, open_regular, read_bytes
+from .files import Unreadable, describe, open_regular
 from .report import Report
 
 # Python's csv module refuses a field over 131,072 characters, which would end the reading of a
@@ -55,10 +55,8 @@ class TextTable:
     # Cells the schema layer reported (field name -> row mask): the rule layer reads them as
     # missing, so one bad cell gives one error, not a cascade of follow-on rule failures.
     bad: dict[str, np.ndarray] = field(default_factory=dict)
-    # Views of a column computed once and shared by the schema layer, the typing and the joins,
-    # which run in two threads: each is built under its own lock, so never twice.
+    # Views of a column computed once and shared by the schema layer, the typing and the joins.
     _views: dict = field(default_factory=dict, repr=False)
-    _locks: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -66,16 +64,13 @@ class TextTable:
 
     def view(self, key, build):
         """The value `build()` makes, computed once per key and table (other modules add views too)."""
-        if key in self._views:
-            return self._views[key]
-        with self._locks.setdefault(key, threading.Lock()):
-            if key not in self._views:
-                self._views[key] = build()
+        if key not in self._views:
+            self._views[key] = build()
         return self._views[key]
 
     def empty(self, name: str) -> np.ndarray:
         """Which cells of the column are empty."""
-        return self.view(("empty", name), lambda: _empty_cells(self.columns[name]))
+        return self.view(("empty", name), lambda: fast.empty_cells(self.columns[name]))
 
     def encoded(self, name: str) -> Encoded:
         """The column as its distinct texts and, for each row, the position of its text."""
@@ -146,12 +141,6 @@ def encode(values: pa.Array) -> Encoded:
     return Encoded(enc.dictionary, enc.indices.to_numpy(zero_copy_only=False))  # Arrow's int32, not copied
 
 
-def canonical_line(cells: list[str]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(cells)
-    return buf.getvalue()
-
-
 def _line_of_offset(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -218,103 +207,50 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     positions = _check_header(resource, header, shown, report)
     if len(set(header)) < len(header):  # which of the repeated columns holds the field is anyone's guess
         return None
-    # The fast reader is trusted only on text it cannot misread: an even number of quotes on every
-    # line (an odd number is a quote left open, which the slow reader follows across lines to say
-    # where), and no blank line (which it reads as a row of empty cells: see _fast_parse).
-    ends_at, odd = _line_index(data, header_end + 1) if data.find(b'"') != -1 else (None, False)
-    # Without quotes a line is a row; with them, a row count short of the line count is a
-    # quote swallowing lines, so the lines are counted.
-    physical_rows = len(ends_at) - 1 if ends_at is not None else None
-    if not odd:
-        raw_cols = _fast_parse(path, len(header), physical_rows)
-        if raw_cols is None:
-            data = _normalised_bytes(path)
-            physical_rows = data.count(b"\n", header_end + 1)
+    # The fast reader's rows are kept when, written in the canonical form, they give the file's
+    # lines back one for one (fast.noncanonical_rows says which do not); else the slow reader
+    # reads the file again to say where a quote was left open or a row has too many cells.
+    raw_cols = _fast_parse(path, len(header))
+    body = np.frombuffer(data, np.uint8)[header_end + 1:]
+    loose = fast.noncanonical_rows(body, raw_cols) if raw_cols is not None else None
+    if loose is not None:
+        lines = np.arange(2, 2 + len(raw_cols[0]), dtype=np.int64)
+        physical_rows = len(lines)
+        if len(loose):
+            _report_quoting(body, loose, shown, report)
+        del body, data
     else:
-        raw_cols = None
-        data = data[:]
-    if raw_cols is not None:
-        lines = np.arange(2, 2 + (len(raw_cols[0]) if raw_cols else 0), dtype=np.int64)
-        if ends_at is not None and len(raw_cols) and len(lines):
-            # A row whose length differs from its canonical form's has quotes it need not have:
-            # only those lines are read again, in Python, to say so.
-            physical = ends_at[1:len(lines) + 1] - ends_at[:len(lines)] - 1
-            for r in np.flatnonzero(physical != _canonical_lengths(raw_cols)):
-                line = bytes(data[int(ends_at[r]) + 1:int(ends_at[r + 1])])
-                _check_line_quoting(line.decode("utf-8"), int(r) + 2, shown, report)
-        del data
-    else:
+        del body
+        data = data[:]  # bytes, no longer the mapped file
+        physical_rows = data.count(b"\n", header_end + 1)
         try:
-            body = data[header_end + 1:].decode("utf-8")
+            text = data[header_end + 1:].decode("utf-8")
         except UnicodeDecodeError as exc:
             offset = header_end + 1 + exc.start
             report.add(shown, _line_of_offset(data, offset), None, repr(data[offset:offset + 4]), "encoding",
                        f"bytes that are not UTF-8 ({exc.reason}); save the file as UTF-8")
             return None
-        raw_cols, lines = _slow_parse(body, len(header), shown, report)
+        raw_cols, lines = _slow_parse(text, len(header), shown, report)
     columns = {name: raw_cols[pos - 1] for name, pos in positions.items()}
-    if len(lines) == 0 and physical_rows in (0, None):
+    if len(lines) == 0 and physical_rows == 0:
         report.add(shown, None, None, None, "no-rows",
                    "the file holds only its header: every table of the package has rows (a truncated file?)")
     return TextTable(resource, header, columns, lines, positions)
 
 
-def _normalised_bytes(path: Path) -> bytes:
-    """The file again, as the slow reader wants it (no BOM, LF line ends, a final newline)."""
-    data = read_bytes(path)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return data if data.endswith(b"\n") else data + b"\n"
+QUOTING = ("quotes only where a cell holds a comma or a quote, doubled inside "
+           "(python -m jakderm format fixes it)")
 
 
-WINDOW = 1 << 23  # bytes scanned at a time for line ends and quotes: temporaries stay small
-
-
-def _line_index(data, start: int) -> tuple[np.ndarray, bool]:
-    """The offset of every line end in the file, and whether a line after the header holds an
-    odd number of quote characters; found with numpy, window by window, so a million-line file
-    is neither split into a million Python objects nor copied."""
-    raw = np.frombuffer(data, np.uint8)
-    ends, quotes = [], []
-    for lo in range(0, len(raw), WINDOW):
-        window = raw[lo:lo + WINDOW]
-        ends.append(np.flatnonzero(window == 0x0A) + lo)
-        quotes.append(np.flatnonzero(window == 0x22) + lo)
-    ends_at, quotes_at = np.concatenate(ends), np.concatenate(quotes)
-    quotes_at = quotes_at[quotes_at >= start]
-    per_line = np.bincount(np.searchsorted(ends_at, quotes_at), minlength=len(ends_at) + 1)
-    return ends_at, bool((per_line % 2).any())
-
-
-def _canonical_lengths(columns: list[pa.Array]) -> np.ndarray:
-    """The byte length of each row written in the canonical form (csv.writer's minimal quoting:
-    a cell holding a comma or a quote is quoted, its quotes doubled), from the parsed cells with
-    numpy alone (no pyarrow compute in the reading thread: see _fast_parse)."""
-    n = len(columns[0])
-    total = np.full(n, len(columns) - 1, np.int64)
-    for col in columns:
-        offsets = _offsets(col).astype(np.int64)
-        rel = offsets - offsets[0]
-        total += rel[1:] - rel[:-1]
-        if rel[-1] == 0:
-            continue
-        buf = np.frombuffer(col.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-        quotes, commas = np.flatnonzero(buf == 0x22), np.flatnonzero(buf == 0x2C)
-        if not len(quotes) and not len(commas):
-            continue
-        n_quotes = np.bincount(np.searchsorted(rel, quotes, side="right") - 1, minlength=n)[:n]
-        n_commas = np.bincount(np.searchsorted(rel, commas, side="right") - 1, minlength=n)[:n]
-        total += n_quotes + 2 * ((n_quotes > 0) | (n_commas > 0))
-    return total
-
-
-def _check_line_quoting(line: str, line_no: int, shown: str, report: Report) -> None:
-    cells = next(csv.reader([line]))
-    if canonical_line(cells) != line + "\n":
-        report.add(shown, line_no, None, line[:80], "quoting",
-                   "quotes only where a cell holds a comma or a quote, doubled inside "
-                   "(python -m jakderm format fixes it)")
+def _report_quoting(body: np.ndarray, rows: np.ndarray, shown: str, report: Report) -> None:
+    room = report.room(shown, "quoting")
+    if room:
+        ends = fast.positions(body, fast.NEWLINE)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        for r in rows[:room]:
+            line = body[starts[r]:ends[r]].tobytes().decode("utf-8", "replace")
+            report.add(shown, int(r) + 2, None, line[:80], "quoting", QUOTING)
+    report.count(shown, "quoting", "error", len(rows) - min(room, len(rows)))
 
 
 def _check_header(resource: Resource, header: list[str], shown: str, report: Report) -> dict[str, int]:
@@ -372,12 +308,8 @@ def _closest(name: str, options: list[str]) -> str | None:
     return found[0] if found else None
 
 
-def _fast_parse(path: Path, n_cols: int, physical_rows: int | None) -> list[pa.Array] | None:
-    """Every column as one string array, or None where the slow reader must look.
-
-    No pyarrow compute here, and no Python value turned into Arrow: either makes pyarrow import
-    pandas, and this runs in the thread that must not wait for the main thread's import of it.
-    """
+def _fast_parse(path: Path, n_cols: int) -> list[pa.Array] | None:
+    """Every column as one string array, or None where the slow reader must look."""
     names = [f"c{i}" for i in range(n_cols)]
     try:
         table = pacsv.read_csv(
@@ -388,9 +320,6 @@ def _fast_parse(path: Path, n_cols: int, physical_rows: int | None) -> list[pa.A
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
-        return None
-    # A stray quote can merge lines into one cell and still parse: compare with the line count.
-    if physical_rows is not None and table.num_rows != physical_rows:
         return None
     if table.num_rows == 0:
         return [pa.chunked_array([], TEXT).combine_chunks() for _ in names]
@@ -403,33 +332,12 @@ def _fast_parse(path: Path, n_cols: int, physical_rows: int | None) -> list[pa.A
         columns.append(chunked[i].combine_chunks())
         chunked[i] = None
     # A blank line comes back as a row of empty cells.
-    blank = _empty_cells(columns[0])
+    blank = fast.empty_cells(columns[0])
     for col in columns[1:]:
         if not blank.any():
             break
-        blank &= _empty_cells(col)
+        blank &= fast.empty_cells(col)
     return None if blank.any() else columns
-
-
-def _offsets(column: pa.Array) -> np.ndarray:
-    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
-    return np.frombuffer(column.buffers()[1], width)[column.offset:column.offset + len(column) + 1]
-
-
-def _empty_cells(column: pa.Array) -> np.ndarray:
-    """Which cells of a string array are empty, read off its offsets buffer."""
-    offsets = _offsets(column)
-    return offsets[1:] == offsets[:-1]
-
-
-def first_bytes(column: pa.Array) -> np.ndarray:
-    """The first byte of each cell (0 where empty), read off the array's buffers."""
-    offsets = _offsets(column)
-    out = np.zeros(len(column), np.uint8)
-    filled = offsets[1:] > offsets[:-1]
-    if filled.any():
-        out[filled] = np.frombuffer(column.buffers()[2], np.uint8)[offsets[:-1][filled]]
-    return out
 
 
 def _slow_parse(body: str, n_cols: int, shown: str, report: Report) -> tuple[list[pa.Array], np.ndarray]:
@@ -457,10 +365,8 @@ def _slow_parse(body: str, n_cols: int, shown: str, report: Report) -> tuple[lis
                        "or an unquoted comma inside a cell")
             continue
         raw = raw_lines[start - 2]
-        if '"' in raw and canonical_line(cells) != raw + "\n":
-            report.add(shown, start, None, raw[:80], "quoting",
-                       "quotes only where a cell holds a comma or a quote, doubled inside "
-                       "(python -m jakderm format fixes it)")
+        if '"' in raw and fast.canonical_line(cells) != raw + "\n":
+            report.add(shown, start, None, raw[:80], "quoting", QUOTING)
         rows.append(cells)
         lines.append(start)
     cols = [pa.array([r[i] for r in rows], TEXT) for i in range(n_cols)]

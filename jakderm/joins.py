@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import fast
 from .csvfile import Encoded, encode
 from .rules import ESTIMAND_KEYS
 
@@ -35,12 +36,14 @@ JOINED: dict[str, dict[str, str]] = {
 def _arrow(values) -> pa.Array:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
+    if hasattr(values.array, "__arrow_array__"):  # a string column holds its Arrow array: no copy
+        return pc.cast(pa.array(values.array), pa.string())
     return pa.array(values.astype(object), pa.string(), from_pandas=True)
 
 
-def _positions(keys, table_keys) -> np.ndarray:
-    """Row of `table_keys` holding each key (-1 where none), by hashing, not pandas indexing."""
-    pos = pc.index_in(_arrow(keys), value_set=_arrow(table_keys))
+def _positions(keys, table_keys, skip_nulls: bool = False) -> np.ndarray:
+    """First row of `table_keys` holding each key (-1 where none), by hashing, not pandas indexing."""
+    pos = pc.index_in(_arrow(keys), value_set=_arrow(table_keys), skip_nulls=skip_nulls)
     return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False)
 
 
@@ -65,13 +68,8 @@ class Links:
             return
         link_t, link_s = _arrow(trial_sources.trial_id), _arrow(trial_sources.source_id)
         self.trials, self.sources = pc.unique(link_t), pc.unique(link_s)
-        self.width = len(self.sources) + 1
-        self.pairs = self.trial_codes(link_t) * self.width + self.source_codes(link_s)
-        # a table of every (trial, source) pair, when it is small enough: looked up, not searched
-        cells = len(self.trials) * self.width
-        self.table = np.zeros(cells, bool) if cells <= 1 << 24 else None
-        if self.table is not None:
-            self.table[self.pairs] = True
+        self.pairs = fast.PairTable(self.trial_codes(link_t), self.source_codes(link_s),
+                                    len(self.trials), len(self.sources))
 
     def trial_codes(self, ids) -> np.ndarray:
         return self._codes(ids, self.trials)
@@ -89,12 +87,7 @@ class Links:
         if not self.present:
             return pd.Series(pd.array([pd.NA] * len(t_code), dtype="boolean"))
         known = (t_code > -2) & (s_code > -2)
-        codes = np.where((t_code >= 0) & (s_code >= 0), t_code * self.width + s_code, -1)
-        if self.table is not None:
-            found = np.append(self.table, False)[codes]  # -1 reads the appended False
-        else:
-            found = np.isin(codes, self.pairs)
-        return pd.Series(pd.arrays.BooleanArray(found, ~known))
+        return pd.Series(pd.arrays.BooleanArray(self.pairs.contains(t_code, s_code), ~known))
 
 
 def percent_decimals(text_column) -> pd.Series:
@@ -103,41 +96,6 @@ def percent_decimals(text_column) -> pd.Series:
     length = pc.utf8_length(text_column)
     decimals = pc.if_else(pc.greater_equal(dot, 0), pc.subtract(pc.subtract(length, dot), 1), 0)
     return pd.Series(decimals.to_numpy(zero_copy_only=False).astype(float))
-
-
-def repeated_keys(columns: list[Encoded]) -> np.ndarray:
-    """True on each row whose combination of values appeared on an earlier row (empty counts as
-    a value)."""
-    first = first_of_keys(columns)
-    return first != np.arange(len(first))
-
-
-def first_of_keys(columns: list[Encoded]) -> np.ndarray:
-    """For each row, the first row with the same combination of values (itself when none came
-    before; empty counts as a value). The columns' codes are combined in mixed radix, so no
-    million-row string is built."""
-    codes, radix = None, 1
-    for enc in columns:
-        size = len(enc.dictionary) + 1
-        if codes is None:
-            codes, radix = enc.indices.astype(np.int64), size
-        elif size == 2:
-            continue  # one text on every row (no subgroup anywhere, say) tells no row apart
-        elif radix * size < 2 ** 62:
-            codes, radix = codes * size + enc.indices, radix * size
-        else:  # renumber densely before the code space overflows
-            codes, uniques = pd.factorize(codes)
-            codes, radix = codes.astype(np.int64) * size + enc.indices, (len(uniques) + 1) * size
-    if codes is None or len(codes) == 0:
-        return np.zeros(0, np.int64)
-    rows = np.arange(len(codes))
-    ordered = np.sort(codes)  # numpy's vectorised sort: a tenth of the time of hashing a million codes
-    if not (ordered[1:] == ordered[:-1]).any():
-        return rows  # the common case: no repeat
-    dense, uniques = pd.factorize(codes)
-    first = np.full(len(uniques), -1, np.int64)
-    first[dense[::-1]] = rows[::-1]
-    return first[dense]
 
 
 def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFrame]:
@@ -163,18 +121,24 @@ def prepare(frames: dict[str, pd.DataFrame], texts: dict) -> dict[str, pd.DataFr
 
 
 def _trials_frame(trials, arms, links: Links) -> pd.DataFrame:
-    """Each trial with the sums of its arms' sizes (and whether every arm gives one)."""
+    """Each trial with the sums of its arms' sizes (and whether every arm gives one). Arms are
+    grouped by the row of their trial (integer codes), not by the text of its id."""
     t = trials.copy()
-    g = arms.groupby(arms.trial_id.astype(object), observed=True)
-    size = g.size()
-    key = t.trial_id.astype(object)
-    t["_arms_n_randomized"] = key.map(g.n_randomized.sum(min_count=1)).astype("Int64")
+    ids = _arrow(trials.trial_id)
+    own = _positions(ids, ids, skip_nulls=True)  # a repeated trial_id shares its first row's arms
+    group = _positions(arms.trial_id, ids, skip_nulls=True)
+    has_id, row = own >= 0, np.maximum(own, 0)
+    linked = group >= 0
+    size = np.bincount(group[linked], minlength=len(t))[row]
     # An arm whose trial_id is missing (reported) could belong to any trial: no sum can be judged.
     orphans = bool(arms.trial_id.isna().any())
-    t["_arms_complete"] = key.map(g.n_randomized.count() == size).astype("boolean").fillna(False) & (not orphans)
-    t["_arms_n_enrolled"] = key.map(g.n_enrolled.sum(min_count=1)).astype("Int64")
-    t["_arms_complete_enrolled"] = (key.map(g.n_enrolled.count() == size).astype("boolean").fillna(False)
-                                    & (not orphans))
+    for column, total, complete in (("n_randomized", "_arms_n_randomized", "_arms_complete"),
+                                    ("n_enrolled", "_arms_n_enrolled", "_arms_complete_enrolled")):
+        values = arms[column][linked]
+        sums = values.groupby(group[linked]).sum(min_count=1)
+        given = np.bincount(group[linked], weights=values.notna().to_numpy(), minlength=len(t))[row]
+        t[total] = sums.reindex(np.where(has_id, own, -1)).astype("Int64").array
+        t[complete] = pd.array(has_id & (size > 0) & (given == size) & (not orphans), dtype="boolean")
     t["_source_linked"] = links.linked(links.trial_codes(t.trial_id), links.source_codes(t.source_id)).values
     return t
 
@@ -226,7 +190,7 @@ def _results_frame(name, frame, text, arms, links: Links) -> pd.DataFrame:
                               if has_text and "percent" in text.columns else np.nan)
     keys = ESTIMAND_KEYS[name]
     if has_text and all(k in text.columns for k in keys):
-        first = first_of_keys([text.encoded(k) for k in keys])
+        first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (text.encoded(k) for k in keys)])
         d["_estimand_first"] = first
         d["_estimand_repeat"] = first != np.arange(len(first))
     else:  # a key column missing from the file (reported already): no row repeats another

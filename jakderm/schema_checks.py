@@ -6,13 +6,14 @@ about as much as reading them.
 """
 from __future__ import annotations
 
-import itertools
+import bisect
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csvfile import NUMBER_PATTERNS, TextTable, encode, first_bytes
+from . import fast
+from .csvfile import NUMBER_PATTERNS, TextTable
 from .report import Report
 
 # Lexical forms accepted for each Table Schema type (RE2 syntax, as pyarrow uses).
@@ -33,9 +34,8 @@ TYPE_HINTS = {
 FORMULA_STARTS = np.frombuffer(b"=+-@\t\r ", np.uint8)  # first bytes worth a closer look
 FORMULA = r"^[ ]*[=+\-@\t\r]"
 PLAIN_NUMBER = r"^[ ]*" + NUMBER_PATTERNS[False][1:]  # "-0.5" is a number to a spreadsheet, not a formula
-# Characters no cell may hold: C0 controls (tab included; line breaks are reported as such), DEL
-# and the C1 controls. Spreadsheets, terminals and R's readers treat them differently, or drop them.
-CONTROL = r"[\x00-\x1f\x7f\x{80}-\x{9f}]"
+# Characters no cell may hold (fast.CONTROL): spreadsheets, terminals and R's readers treat them
+# differently, or drop them.
 MAX_CELL = 32_767  # characters a spreadsheet cell holds (Excel, LibreOffice): longer is cut on opening
 SHOWN_VALUE = 200  # characters of a long value kept in a finding
 
@@ -131,7 +131,7 @@ def check_fields(table: TextTable, report: Report) -> None:
             sink.flag(risky, fld.name, "formula-injection",
                       "a text cell may not begin with =, +, -, @, a tab or a carriage return, even after spaces (a "
                       "spreadsheet would run it as a formula); reword it", values)
-            control = present & ~risky & _controls(table, fld.name, values)
+            control = present & ~risky & fast.control_cells(values)
             sink.flag(control, fld.name, "control-character", lambda i: _control_message(values[i].as_py()), values)
         if "enum" in c:
             allowed = pa.array([str(v) for v in c["enum"]], pa.string())
@@ -153,13 +153,12 @@ def check_fields(table: TextTable, report: Report) -> None:
                 sink.flag(bad, fld.name, "pattern",
                           f"{fld.name} must match {c['pattern']}" + _pattern_hint(fld.name), values)
         if c.get("unique"):
-            _flag_duplicates(sink, [values], present, fld.name, "unique", f"{fld.name} must be unique")
+            _flag_duplicates(sink, [fld.name], present, "unique", f"{fld.name} must be unique")
 
 
 def _too_long(values: pa.Array) -> np.ndarray:
     """Cells over MAX_CELL characters, read off the offsets (bytes) before counting characters."""
-    from .csvfile import _offsets
-    offsets = _offsets(values)
+    offsets = fast.offsets(values)
     suspect = (offsets[1:] - offsets[:-1]) > MAX_CELL
     if not suspect.any():
         return suspect
@@ -170,26 +169,13 @@ def _too_long(values: pa.Array) -> np.ndarray:
 
 
 def _formula(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
-    first = first_bytes(values)
+    first = fast.first_bytes(values)
     suspect = np.isin(first, FORMULA_STARTS)
     if not suspect.any():
         return suspect
     looks = _np(pc.match_substring_regex(values, FORMULA))
     number = _np(pc.match_substring_regex(values, PLAIN_NUMBER))
     return suspect & looks & ~number
-
-
-def _controls(table: TextTable, name: str, values: pa.Array) -> np.ndarray:
-    """Cells holding a control character; the column's bytes are scanned first (in C), the
-    cells only when one is there."""
-    from .csvfile import _offsets
-    offsets = _offsets(values)
-    if len(values) == 0 or offsets[-1] == offsets[0]:
-        return np.zeros(len(values), bool)
-    data = np.frombuffer(values.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-    if not ((data < 0x20) | (data == 0x7F) | (data == 0xC2)).any():
-        return np.zeros(len(values), bool)
-    return _np(pc.match_substring_regex(values, CONTROL))
 
 
 CONTROL_NAMES = {0: "NUL", 9: "a tab", 0x0B: "a vertical tab", 0x0C: "a form feed", 0x1B: "ESC", 0x7F: "DEL"}
@@ -269,31 +255,17 @@ def _valid_dates(values: pa.Array, shaped: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _joined(columns: list[pa.Array]) -> pa.Array:
-    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, "\x1f")
-
-
-def _flag_duplicates(sink: Sink, columns: list[pa.Array], eligible: np.ndarray, column: str, rule: str,
-                     message: str) -> None:
-    key = pc.filter(_joined(columns), pa.array(eligible))
-    encoded = encode(key)  # one hash pass: as many distinct keys as rows is the common case
-    if len(encoded.dictionary) == len(key):
-        return
-    idx = np.flatnonzero(eligible)
-    codes = encoded.indices
-    first_seen = np.full(codes.max() + 1, -1, np.int64)
-    # reversed assignment leaves each code's first occurrence in first_seen
-    first_seen[codes[::-1]] = idx[::-1]
-    dup_rows = idx[first_seen[codes] != idx]
-    mask = np.zeros(sink.table.n_rows, bool)
-    mask[dup_rows] = True
-    row_code = np.full(sink.table.n_rows, -1, np.int64)
-    row_code[idx] = codes
-    lines = sink.table.lines
+def _flag_duplicates(sink: Sink, names: list[str], eligible: np.ndarray, rule: str, message: str) -> None:
+    """Flag each eligible row whose value (of the columns `names` together) stands on an earlier
+    row. Eligibility follows the value (a part empty or too long), so a repeat's first row is
+    eligible too."""
+    table = sink.table
+    first = fast.first_of_keys([(e.indices, len(e.dictionary)) for e in (table.encoded(k) for k in names)])
+    mask = eligible & (first != np.arange(table.n_rows))
+    columns = [table.columns[k] for k in names]
     key_text = lambda i: "/".join(c[i].as_py() for c in columns)
-    sink.flag(mask, column, rule,
-              lambda i: f"{message}: {key_text(i)!r} is already on line {int(lines[first_seen[row_code[i]]])}",
-              columns[0])
+    sink.flag(mask, names[0], rule,
+              lambda i: f"{message}: {key_text(i)!r} is already on line {int(table.lines[first[i]])}", columns[0])
 
 
 def _adjacent_order(table: TextTable, pk: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -327,43 +299,16 @@ def _order_breaks(table: TextTable, pk: list[str]) -> np.ndarray:
     return np.flatnonzero(~_adjacent_order(table, pk)[0]) + 1
 
 
-MAX_RUNS = 16  # beyond this many ordered runs, hashing every key is cheaper than comparing runs
-
-
-def _may_repeat(key: pa.Array, breaks: np.ndarray) -> np.ndarray:
-    """Rows whose key could stand on another row too. The breaks cut the column into runs in
-    strictly increasing order, within which no key repeats; a key can repeat only where the value
-    ranges of two runs overlap, so a nearly sorted million-row file hashes a handful of rows.
-    (Python compares str by code point, Arrow by UTF-8 byte: the same order.)"""
-    bounds = [0, *breaks.tolist(), len(key)]
-    runs = [(start, key.slice(start, end - start)) for start, end in zip(bounds, bounds[1:])]
-    ranges = [(run[0].as_py(), run[-1].as_py()) for _, run in runs]
-    mask = np.zeros(len(key), bool)
-    for i, j in itertools.combinations(range(len(runs)), 2):
-        lo, hi = max(ranges[i][0], ranges[j][0]), min(ranges[i][1], ranges[j][1])
-        if lo > hi:
-            continue
-        for start, run in (runs[i], runs[j]):
-            mask[start:start + len(run)] |= _np(pc.and_(pc.greater_equal(run, lo), pc.less_equal(run, hi)))
-    return mask
-
-
 def check_primary_key(table: TextTable, report: Report) -> None:
     pk = table.resource.primary_key
     if not pk or any(k not in table.columns for k in pk):
         return
-    cols = [table.columns[k] for k in pk]
-    strings = all(table.resource.field(k).type == "string" for k in pk)
-    if strings:
-        breaks = _order_breaks(table, pk)
-        if not len(breaks):
-            return  # the canonical, sorted file: unique by construction
+    if all(table.resource.field(k).type == "string" for k in pk) and not len(_order_breaks(table, pk)):
+        return  # the canonical, sorted file: every key follows a smaller one, so none repeats
     complete = np.ones(table.n_rows, bool)
     for k in pk:
         complete &= ~table.empty(k)
-    if strings and len(cols) == 1 and len(breaks) < MAX_RUNS:
-        complete &= _may_repeat(cols[0], breaks)
-    _flag_duplicates(Sink(report, table), cols, complete, pk[0], "primary-key",
+    _flag_duplicates(Sink(report, table), pk, complete, "primary-key",
                      f"the primary key ({', '.join(pk)}) must be unique")
 
 
@@ -400,29 +345,45 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
 
 
 class _Suggestions:
-    """The closest existing key to an unknown one, looked for among keys sharing its first
-    characters (a slug's trial part), so that a million keys cost one pass to index, not one
-    comparison per unknown value and key."""
+    """The closest existing key to an unknown one. The keys are sorted once; an unknown value is
+    compared with the keys next to it in that order (they share its beginning: a typo late in a
+    slug) and with those sharing its first characters when they are few (a typo early in it), so
+    a suggestion costs a few dozen comparisons however many keys there are. Past the first
+    SUGGESTED unknown values (a broken merge, not a typo) none is looked for."""
+
+    NEAR = 4  # keys on each side of the value in sorted order
+    FEW = 40  # keys sharing its first characters, looked at when no more than this
+    SUGGESTED = 200
 
     def __init__(self, keys: pa.Array):
         self.keys = keys
-        self.index: dict[str, list[str]] | None = None
+        self.sorted: list[str] | None = None
+        self.lower: dict[str, str] = {}
+        self.by_start: dict[str, list[str]] = {}
         self.memo: dict[str, str] = {}
 
     def __call__(self, value: str) -> str:
         if value in self.memo:
             return self.memo[value]
-        if self.index is None:
-            self.index = {}
-            for k in pc.unique(self.keys).to_pylist():
-                if k:
-                    self.index.setdefault(k[:3].lower(), []).append(k)
-        candidates = self.index.get(value[:3].lower(), [])
-        if len(candidates) > 5000:
-            candidates = []
-        if not candidates and sum(len(v) for v in self.index.values()) <= 2000:
-            candidates = [k for v in self.index.values() for k in v]
-        found = _did_you_mean(value, candidates) if len(self.memo) < 1000 else ""
+        if self.sorted is None:
+            self.sorted = sorted(k for k in pc.unique(self.keys).to_pylist() if k)
+            for k in self.sorted:
+                self.lower.setdefault(k.lower(), k)
+                self.by_start.setdefault(k[:3].lower(), []).append(k)
+        if len(self.memo) >= self.SUGGESTED:
+            return ""
+        same_letters = self.lower.get(value.strip().lower())
+        if same_letters is not None:
+            found = f"; did you mean {same_letters!r}?"
+        else:
+            candidates = self.sorted
+            if len(candidates) > 2000:
+                at = bisect.bisect_left(candidates, value)
+                candidates = candidates[max(0, at - self.NEAR):at + self.NEAR]
+                same = self.by_start.get(value[:3].lower(), [])
+                if len(same) <= self.FEW:
+                    candidates = candidates + same
+            found = _did_you_mean(value, candidates)
         self.memo[value] = found
         return found
 
