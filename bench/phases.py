@@ -37,10 +37,10 @@ def main() -> None:
         sys.exit(f"{args.package}: no datapackage.json (bench/run.py builds bench/out/real-1000000)")
 
     imports: dict[str, float] = {}
-    for label, module in (("import numpy, pandas, pyarrow", "pandas"), ("import Pandera", "pandera.pandas"),
+    for label, name in (("import numpy, pandas, pyarrow", "pandas"), ("import Pandera", "pandera.pandas"),
                           ("import frictionless", "frictionless"), ("import jakderm", "jakderm.validation")):
         start = time.perf_counter()
-        __import__(module)
+        __import__(name)
         imports[label] = time.perf_counter() - start
 
     spent: dict[str, float] = {}

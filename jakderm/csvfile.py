@@ -213,7 +213,7 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     raw_cols = _fast_parse(path, len(header))
     body = np.frombuffer(data, np.uint8)[header_end + 1:]
     loose = fast.noncanonical_rows(body, raw_cols) if raw_cols is not None else None
-    if loose is not None:
+    if raw_cols is not None and loose is not None:
         lines = np.arange(2, 2 + len(raw_cols[0]), dtype=np.int64)
         physical_rows = len(lines)
         if len(loose):

@@ -64,7 +64,7 @@ class Links:
 
     def __init__(self, trial_sources: pd.DataFrame | None):
         self.present = trial_sources is not None
-        if not self.present:
+        if trial_sources is None:
             return
         link_t, link_s = _arrow(trial_sources.trial_id), _arrow(trial_sources.source_id)
         self.trials, self.sources = pc.unique(link_t), pc.unique(link_s)

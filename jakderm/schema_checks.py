@@ -7,6 +7,7 @@ about as much as reading them.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -101,7 +102,7 @@ def check_fields(table: TextTable, report: Report) -> None:
         # A cell longer than a spreadsheet holds is one finding, and no other check reads it.
         too_long = _too_long(values)
         sink.flag(too_long, fld.name, "cell-too-long",
-                  lambda i: f"this cell holds {len(values[i].as_py()):,} characters; a spreadsheet cell holds "
+                  lambda i, values=values: f"this cell holds {len(values[i].as_py()):,} characters; a spreadsheet cell holds "
                             f"{MAX_CELL:,} and would cut it on opening: shorten it (quote the rest in the source)",
                   values)
         present = ~empty & ~too_long
@@ -132,14 +133,15 @@ def check_fields(table: TextTable, report: Report) -> None:
                       "a text cell may not begin with =, +, -, @, a tab or a carriage return, even after spaces (a "
                       "spreadsheet would run it as a formula); reword it", values)
             control = present & ~risky & fast.control_cells(values)
-            sink.flag(control, fld.name, "control-character", lambda i: _control_message(values[i].as_py()), values)
+            sink.flag(control, fld.name, "control-character", lambda i, values=values: _control_message(values[i].as_py()), values)
         if "enum" in c:
             allowed = pa.array([str(v) for v in c["enum"]], pa.string())
-            bad = present & ~table.per_value(fld.name, lambda v: _np(pc.is_in(v, value_set=allowed)))
+            bad = present & ~table.per_value(fld.name, lambda v, allowed=allowed: _np(pc.is_in(v, value_set=allowed)))
             choices = [str(v) for v in c["enum"]]
             sink.flag(bad, fld.name, "enum",
-                      lambda i: f"{fld.name} must be one of: {', '.join(choices)}"
-                                + _did_you_mean(values[i].as_py(), choices), values)
+                      lambda i, name=fld.name, values=values, choices=choices:
+                          f"{name} must be one of: {', '.join(choices)}" + _did_you_mean(values[i].as_py(), choices),
+                      values)
         if "pattern" in c:
             try:
                 matched = _match(table, fld.name, c["pattern"])
@@ -327,7 +329,7 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
                 present &= ~table.bad[f]
         if len(child_cols) == 1:
             keys = parent.columns[fk["ref_fields"][0]]
-            found = table.per_value(fk["fields"][0], lambda v: _np(pc.is_in(v, value_set=keys)))
+            found = table.per_value(fk["fields"][0], lambda v, keys=keys: _np(pc.is_in(v, value_set=keys)))
         else:
             sep = "\x1f"
             child = pc.binary_join_element_wise(*child_cols, sep)
@@ -336,11 +338,10 @@ def check_foreign_keys(table: TextTable, tables: dict[str, TextTable], report: R
         target = f"{fk['resource']}.{'/'.join(fk['ref_fields'])}"
         base = (f"{'/'.join(fk['fields'])} must name an existing {target}; there is none with this value"
                 + (f" (add it to {parent.resource.path} first)" if fk["resource"] != table.resource.name else ""))
+        message: Callable[[int], str] | str = base
         if len(child_cols) == 1:
             suggest = _Suggestions(parent.columns[fk["ref_fields"][0]])
-            message = lambda i, base=base, suggest=suggest: base + suggest(child_cols[0][i].as_py())
-        else:
-            message = base
+            message = lambda i, base=base, suggest=suggest, child=child_cols[0]: base + suggest(child[i].as_py())
         sink.flag(present & ~found, fk["fields"][0], "foreign-key", message, child_cols[0])
 
 

@@ -7,8 +7,8 @@ catalogue in process; test_harness.py runs it through `validate.py --format json
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 OUT = "data/outcomes.csv"
 PBO_EASI = "example-trial/placebo/easi-75/w16"
@@ -139,7 +139,7 @@ def _put_lines(pkg, table, lines):
 
 def duplicate_primary_key(pkg):
     header, rows = pkg.read("outcomes")
-    pkg.write("outcomes", header, rows + [dict(next(r for r in rows if r["outcome_id"] == PBO_EASI))])
+    pkg.write("outcomes", header, [*rows, dict(next(r for r in rows if r["outcome_id"] == PBO_EASI))])
     line = pkg.line_of("outcomes", PBO_EASI) + 1
     # the twin repeats the estimand too: a second fact about the row, on another column
     return Expect(OUT, line, "outcome_id", "primary-key", ((OUT, line, "arm_id", "one-figure-per-estimand"),))
@@ -150,7 +150,7 @@ def duplicate_primary_key_appended(pkg):
     validator hashes only the rows where the file's ordered runs overlap: this must be one)."""
     header, rows = pkg.read("outcomes")
     twin = next(r for r in rows if r["outcome_id"] == PBO_EASI)
-    pkg.write("outcomes", header, rows + [dict(twin)], canonical=False)
+    pkg.write("outcomes", header, [*rows, dict(twin)], canonical=False)
     line = len(rows) + 2
     # appended at the end, the twin is also out of key order and repeats the estimand
     return Expect(OUT, line, "outcome_id", "primary-key", ((OUT, line, "arm_id", "one-figure-per-estimand"),

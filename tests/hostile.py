@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from corruptions import ACT_AE, ACT_ARM, ACT_EASI, OUT, PBO_EASI, Expect
 
@@ -70,7 +70,7 @@ def _resource(d, name) -> dict:
 
 def _another_error(pkg) -> Expect:
     """A plain error elsewhere, which a hostile file must not hide."""
-    return Expect(f"data/arms.csv", pkg.set("arms", ACT_ARM, "route", "inhaled"), "route", "enum")
+    return Expect("data/arms.csv", pkg.set("arms", ACT_ARM, "route", "inhaled"), "route", "enum")
 
 
 def _outcome_error(pkg) -> Expect:
@@ -336,4 +336,4 @@ def _symlink_inside(pkg):
 
 LEGITIMATE = [_long_note_within_limit, _negative_number_in_text, _html_in_a_note, _symlink_inside]
 
-__all__ = ["CATALOGUE", "LEGITIMATE", "SECRET", "Hostile", "Outcome", "ACT_AE", "ACT_EASI"]
+__all__ = ["ACT_AE", "ACT_EASI", "CATALOGUE", "LEGITIMATE", "SECRET", "Hostile", "Outcome"]

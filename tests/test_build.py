@@ -92,7 +92,7 @@ def test_sqlite_tables_types_keys(dist):
             assert [c[1] for c in sorted((c for c in info if c[5]), key=lambda c: c[5])] == pk, name
             fks = {(r[2], r[3], r[4]) for r in con.execute(f'PRAGMA foreign_key_list("{name}")')}
             assert fks == {(fk["reference"]["resource"], f, rf) for fk in schema.get("foreignKeys", [])
-                           for f, rf in zip(fk["fields"], fk["reference"]["fields"])}, name
+                           for f, rf in zip(fk["fields"], fk["reference"]["fields"], strict=True)}, name
             # rows in primary-key order: the CSV files are in that order already
             ids = [r[0] for r in con.execute(f'SELECT "{pk[0]}" FROM "{name}" ORDER BY rowid')]
             with (ROOT / RESOURCES[name]["path"]).open(encoding="utf-8", newline="") as f:

@@ -78,7 +78,7 @@ def repo(tmp_path):
     write_csv(data / "outcomes.csv", header, outcomes)
     # 2. one new source
     header, sources = read_csv(data / "sources.csv")
-    sources = sorted(sources + [NEW_SOURCE], key=lambda r: r["source_id"])
+    sources = sorted([*sources, NEW_SOURCE], key=lambda r: r["source_id"])
     write_csv(data / "sources.csv", header, sources)
     # 3. one arm removed (one that no outcome or adverse event names, so nothing else changes)
     used = {r["arm_id"] for t in ("outcomes", "adverse_events") for r in read_csv(data / f"{t}.csv")[1]}

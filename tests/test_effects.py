@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from effects_fixture import EXPECTED_ROWS, TRIALS, add_synthetic_trials, synthetic_ids, trial
 
 import jakderm
-from effects_fixture import EXPECTED_ROWS, TRIALS, add_synthetic_trials, synthetic_ids, trial
 from jakderm.meta_analysis import COLUMNS, POOL_COLUMNS, chi2_sf, escalc, rma
 from pkgtools import ROOT, Pkg
 
@@ -139,14 +139,14 @@ def test_a_group_of_one_trial_is_that_trial_as_metafor_gives_it(tables):
 def test_pool_columns_groups_and_derived_flag(tables):
     e = ours(tables)
     p = jakderm.pool(e)
-    assert list(p.columns) == ["drug_id", "dose", "endpoint_id", "timepoint_weeks"] + POOL_COLUMNS
+    assert list(p.columns) == ["drug_id", "dose", "endpoint_id", "timepoint_weeks", *POOL_COLUMNS]
     assert len(p) == 5 and p.k.sum() == len(e)
     assert p.set_index(["drug_id", "dose", "endpoint_id"]).loc[("abrocitinib", 100.0, "iga-0-1"), "counts_derived"]
     by_drug = jakderm.pool(e, by="drug_id")
-    assert dict(zip(by_drug.drug_id, by_drug.k)) == {"abrocitinib": 6, "baricitinib": 1, "ruxolitinib": 1}
+    assert dict(zip(by_drug.drug_id, by_drug.k, strict=True)) == {"abrocitinib": 6, "baricitinib": 1, "ruxolitinib": 1}
     # Rows of two measures are never pooled together.
     both = jakderm.pool(pd.concat([e, ours(tables, "OR")]), by=["drug_id"])
-    assert sorted(zip(both.drug_id, both.measure, both.k)) == [("abrocitinib", "OR", 6), ("abrocitinib", "RR", 6),
+    assert sorted(zip(both.drug_id, both.measure, both.k, strict=True)) == [("abrocitinib", "OR", 6), ("abrocitinib", "RR", 6),
                                                                ("baricitinib", "OR", 1), ("baricitinib", "RR", 1),
                                                                ("ruxolitinib", "OR", 1), ("ruxolitinib", "RR", 1)]
 
@@ -173,7 +173,7 @@ def test_bad_requests_name_the_valid_choices(tables):
     e = ours(tables)
     with pytest.raises(ValueError, match="unknown method 'PM': use one of REML, DL"):
         jakderm.pool(e, method="PM")
-    with pytest.raises(ValueError, match="column.s. drug not in the effects frame"):
+    with pytest.raises(ValueError, match=r"column.s. drug not in the effects frame"):
         jakderm.pool(e, by=("drug", "dose"))
 
 
@@ -185,7 +185,7 @@ def test_two_control_arms_for_one_estimand_give_no_row_and_a_warning(tmp_path):
                   [("tofacitinib-5mg", "easi-75", 16, 20, 60, "33.3", "FAS", "NRI"),
                    ("placebo-a", "easi-75", 16, 3, 30, "10.0", "FAS", "NRI"),
                    ("placebo-b", "easi-75", 16, 4, 30, "13.3", "FAS", "NRI")])
-    pkg = add_synthetic_trials(Pkg(tmp_path, with_example=False), TRIALS + [extra])
+    pkg = add_synthetic_trials(Pkg(tmp_path, with_example=False), [*TRIALS, extra])
     with pytest.warns(UserWarning, match="synthetic-g/tofacitinib-5mg/easi-75/w16"):
         e = synthetic_ids(jakderm.effects(pkg.root))
     assert "synthetic-g" not in set(e.trial_id)
@@ -195,7 +195,7 @@ def test_two_control_arms_for_one_estimand_give_no_row_and_a_warning(tmp_path):
 def test_no_comparison_gives_empty_frames_with_the_columns(tables):
     e = ours(tables).iloc[0:0]
     p = jakderm.pool(e)
-    assert p.empty and list(p.columns) == ["drug_id", "dose", "endpoint_id", "timepoint_weeks"] + POOL_COLUMNS
+    assert p.empty and list(p.columns) == ["drug_id", "dose", "endpoint_id", "timepoint_weeks", *POOL_COLUMNS]
 
 
 @pytest.mark.parametrize("measure", ["RR", "OR", "RD"])

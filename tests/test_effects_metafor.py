@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from effects_fixture import add_synthetic_trials
 
 import jakderm
-from effects_fixture import add_synthetic_trials
 from jakderm.meta_analysis import escalc
 from pkgtools import ROOT, Pkg, require_r
 

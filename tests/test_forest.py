@@ -140,7 +140,7 @@ def test_an_arm_with_two_imputations_must_be_chosen(tmp_path):
     for row in extra["outcomes"]:
         if row["imputation"] == "OC":
             row["outcome_id"] += "-oc"
-    pkg = add_synthetic_trials(without_curated_outcomes(Pkg(tmp_path, with_example=False)), TRIALS + [extra])
+    pkg = add_synthetic_trials(without_curated_outcomes(Pkg(tmp_path, with_example=False)), [*TRIALS, extra])
     run = forest(str(pkg.root), "--endpoint", "easi-75", "--timepoint", "16", "--out", str(tmp_path / "x.svg"))
     assert run.returncode == 1 and "'synthetic-h/upadacitinib-15mg' has 2 rows" in run.stderr
     assert "choose one with --population and --imputation" in run.stderr

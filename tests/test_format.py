@@ -48,7 +48,7 @@ def test_format_round_trips_every_value_and_is_idempotent(rows, quote_all, crlf,
     parsed = _parse(once)
     assert parsed[0] == ["id", "n", "text"]
     by_id_before = {r[header.index("id")]: {h: r[i] for i, h in enumerate(header)} for r in rows}
-    by_id_after = {r[0]: dict(zip(parsed[0], r)) for r in parsed[1:]}
+    by_id_after = {r[0]: dict(zip(parsed[0], r, strict=True)) for r in parsed[1:]}
     assert by_id_after == by_id_before
     assert [r[0] for r in parsed[1:]] == sorted(by_id_before)  # primary-key order, by code point
     assert canonical_text(once, RES) == once

@@ -1,16 +1,17 @@
 """The validator as a contributor meets it: `validate.py --format json` on a corrupted copy.
 
 For every corruption of the catalogue (corruptions.py): exit 1, an error at the corrupted file,
-line and column, and not one byte of the package changed. Then the other side: edits a
+line and column, no other error (the entry's complete set), and not one byte of the package
+changed. Then the other side: edits a
 contributor legitimately makes must pass, and garbage input gets one clear line, never a
 traceback.
 """
 import json
 
 import pytest
-
 from conftest import tree_digest
 from corruptions import ACT_EASI, CATALOGUE, PBO_EASI
+
 from pkgtools import Pkg
 
 
@@ -23,7 +24,9 @@ def _run(pkg, *args):
 
 
 @pytest.mark.parametrize("corruption", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_cli_points_at_the_corrupted_cell(tmp_path, corruption):
+def test_cli_gives_exactly_the_corruptions_findings(tmp_path, corruption):
+    """At the corrupted file, line and column, with a message, and nothing else: no follow-on of
+    a reported cell (the complete set is the catalogue entry's)."""
     pkg = Pkg(tmp_path)
     expect = corruption.apply(pkg)
     out = _run(pkg, "--format", "json")
@@ -33,6 +36,8 @@ def test_cli_points_at_the_corrupted_cell(tmp_path, corruption):
                == (expect.file, expect.line, expect.column, expect.rule)]
     assert located, json.dumps(errors, indent=1)[:3000]
     assert located[0]["message"]
+    assert {(e["file"], e["line"], e["column"], e["rule"]) for e in errors} == expect.complete(), \
+        json.dumps(errors, indent=1)[:3000]
 
 
 def test_the_catalogue_covers_every_rule_and_constraint():

@@ -142,7 +142,7 @@ def test_estimand_clash_names_the_other_line(pkg):
     from corruptions import PBO_EASI
     header, rows = pkg.read("outcomes")
     twin = dict(next(r for r in rows if r["outcome_id"] == PBO_EASI), outcome_id=PBO_EASI + "/again")
-    pkg.write("outcomes", header, rows + [twin])
+    pkg.write("outcomes", header, [*rows, twin])
     finding = next(f for f in pkg.validate().errors if f.rule == "one-figure-per-estimand")
     lines = {pkg.line_of("outcomes", PBO_EASI), pkg.line_of("outcomes", PBO_EASI + "/again")}
     assert finding.line in lines

@@ -1,20 +1,18 @@
 """The Table Schema states each field once; the Pandera layer builds on it and adds only rules."""
-import json
-
-import pandas as pd
-import pytest
-
 import contextlib
 import dataclasses
 import io
+import json
 
 import numpy as np
+import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
+import pytest
 
 from jakderm import cli, joins, rules, validation
-from jakderm.report import Report
 from jakderm.descriptor import load_package
+from jakderm.report import Report
 from jakderm.typed import pandas_dtype
 from pkgtools import ROOT
 

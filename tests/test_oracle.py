@@ -8,8 +8,8 @@ hold for them: those findings are ours alone.
 """
 import frictionless
 import pytest
-
 from corruptions import CATALOGUE
+
 from pkgtools import Pkg
 
 # Our rule names for what frictionless calls a constraint or type error.

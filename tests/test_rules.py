@@ -1,28 +1,17 @@
-"""Every rule fails on a corrupted copy, at the exact file, line and column (in process).
+"""What a catalogue entry cannot say (in process): warnings, messages, and what must stay allowed.
 
-The corruptions live in corruptions.py, shared with the command-line harness (test_harness.py);
-this file adds what a catalogue entry cannot say: warnings, and what must stay allowed.
+The catalogue of corruptions (corruptions.py) runs through the command line, each entry with its
+complete set of errors, in test_harness.py.
 """
-import pytest
+from corruptions import OUT, PBO_EASI
 
-from corruptions import CATALOGUE, OUT, PBO_EASI
 from pkgtools import has, show
-
-
-@pytest.mark.parametrize("corruption", CATALOGUE, ids=[c.name for c in CATALOGUE])
-def test_corruption_gives_exactly_its_findings(pkg, corruption):
-    """Located at file, line and column, and nothing else: no follow-on of a reported cell."""
-    expect = corruption.apply(pkg)
-    report = pkg.validate()
-    assert has(report, expect.rule, expect.file, expect.line, expect.column), show(report)
-    assert {(f.file, f.line, f.column, f.rule) for f in report.errors} == expect.complete(), show(report)
-    assert not report.valid
 
 
 def test_duplicate_primary_key_names_the_first_line(pkg):
     header, rows = pkg.read("outcomes")
     dup = dict(next(r for r in rows if r["outcome_id"] == PBO_EASI))
-    pkg.write("outcomes", header, rows + [dup])
+    pkg.write("outcomes", header, [*rows, dup])
     first = pkg.line_of("outcomes", PBO_EASI)
     finding = next(f for f in pkg.validate().findings if f.rule == "primary-key")
     assert f"line {first}" in finding.message

@@ -13,6 +13,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -288,7 +289,7 @@ def test_out_refuses_a_non_empty_folder(tmp_path, pkg):
 # The HTTP path, against a server on the loopback ----------------------------------------------------
 
 class _Registry(http.server.BaseHTTPRequestHandler):
-    records: dict = {}
+    records: ClassVar[dict] = {}
 
     def do_GET(self):
         nct = self.path.rstrip("/").rsplit("/", 1)[-1]

@@ -2,11 +2,11 @@
 fetched as JSON equals the package; the server stops on SIGTERM and leaves no temporary folder."""
 import csv
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -36,16 +36,18 @@ def typed(value: str, kind: str):
     return {"integer": int, "number": float}.get(kind, str)(value)
 
 
-def leftovers() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("jakderm-serve-*")}
+def leftovers(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("jakderm-serve-*")}
 
 
 @pytest.fixture(scope="module")
-def server():
-    before = leftovers()
+def server(tmp_path_factory):
+    # the server's own temporary folder: what it leaves there is its own, whatever runs beside it
+    tmp = tmp_path_factory.mktemp("serve-tmp")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "jakderm", "serve", str(ROOT), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -61,7 +63,7 @@ def server():
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    assert leftovers() <= before
+    assert not leftovers(tmp)
 
 
 @pytest.mark.parametrize("table", ["trials", "arms", "outcomes", "adverse_events", "sources"])
