@@ -65,6 +65,9 @@ def failures(resource: Resource, frame: pd.DataFrame, joined: bool = True) -> di
     rules = rules_for(resource.name)
     schema = pandera_schema(resource, joins.JOINED.get(resource.name, {}))
     checks = dict(zip(rules, schema.checks, strict=True))
+    # Pandera registers its pandas backends when a schema first meets a frame (older releases do
+    # it nowhere else): the checks below are run on their own, so the schema meets the frame here.
+    schema.get_backend(frame)
     if not joined:
         rules = [r for r in rules if not any(c in joins.JOINED.get(resource.name, {}) for c in r.reads)]
     for rule in rules:
