@@ -52,8 +52,8 @@ class TextTable:
     columns: dict[str, pa.Array]  # schema field name -> string array (only fields present in the header)
     lines: np.ndarray  # file line of each row
     positions: dict[str, int] = field(default_factory=dict)  # field name -> 1-based column position
-    # Cells the schema layer reported (field name -> row mask): the rule layer reads them as
-    # missing, so one bad cell gives one error, not a cascade of follow-on rule failures.
+    # Cells already reported (field name -> row mask), by the header check or the schema layer:
+    # the rule layer reads them as missing, so one bad cell gives one error, not a cascade.
     bad: dict[str, np.ndarray] = field(default_factory=dict)
     # Views of a column computed once and shared by the schema layer, the typing and the joins.
     _views: dict = field(default_factory=dict, repr=False)
@@ -235,7 +235,9 @@ def read_text_table(root: Path, resource: Resource, report: Report) -> TextTable
     if len(lines) == 0 and physical_rows == 0:
         report.add(shown, None, None, None, "no-rows",
                    "the file holds only its header: every table of the package has rows (a truncated file?)")
-    return TextTable(resource, header, columns, lines, positions)
+    # A column the header lacks (reported once, as column-missing) counts as reported on every row.
+    absent = {name: np.ones(len(lines), bool) for name in resource.field_names if name not in columns}
+    return TextTable(resource, header, columns, lines, positions, bad=absent)
 
 
 QUOTING = ("quotes only where a cell holds a comma or a quote, doubled inside "

@@ -31,10 +31,8 @@ import pandera.pandas as pa
 from .descriptor import Field, Resource, load_package
 from .loader import package_root
 from .report import Report
-from .rules import ESTIMAND_KEYS, RULES, Rule, only_its_columns
+from .rules import ESTIMAND_KEYS, EXCEPTION_COLUMN, RULES, Rule, only_its_columns
 from .typed import pandas_dtype
-
-EXCEPTION_COLUMN = "rule_exception"
 
 
 def _printed_decimals(frame: pd.DataFrame, table: str) -> pd.Series | None:

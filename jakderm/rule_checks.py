@@ -15,9 +15,8 @@ from . import joins
 from .csvfile import TextTable
 from .descriptor import Package, Resource
 from .report import Report
-from .rules import Rule, RuleError, only_its_columns, pandera_schema, rules_for
+from .rules import EXCEPTION_COLUMN, Rule, RuleError, only_its_columns, pandera_schema, rules_for
 
-EXCEPTION_COLUMN = "rule_exception"
 # Tables whose rows other tables' rules read (a trial's design, an arm's size, a source link).
 JOINED_TO = ("trials", "arms", "trial_sources")
 
@@ -97,9 +96,7 @@ def report_failures(table: TextTable, frame: pd.DataFrame, broken: dict[Rule, np
     for rule, fails in sorted(broken.items(), key=lambda kv: kv[0].key):
         by_name[rule.name] = fails if rule.name not in by_name else (by_name[rule.name] | fails)
         for read in {rule.column, *rule.reads}:
-            if read in table.resource.field_names and read not in table.columns:
-                fails = np.zeros_like(fails)  # the file lacks the column: reported once, as column-missing
-            elif read in table.bad:  # a cell the rule reads was reported: no second finding for it
+            if read in table.bad:  # a cell the rule reads was reported: no second finding for it
                 fails = fails & ~table.bad[read]
         excepted = (fails & has_exception & (exceptions == rule.name).to_numpy(bool) if exceptions is not None
                     else np.zeros(len(fails), bool))

@@ -57,6 +57,8 @@ def _present(s: pd.Series) -> pd.Series:
 
 
 RANDOMIZED = "randomized"
+# The column where a row names the rule its source breaks (a warning then, not an error).
+EXCEPTION_COLUMN = "rule_exception"
 NO_DRUG_ROLES = ("placebo", "vehicle")
 
 
@@ -211,11 +213,6 @@ ESTIMAND_KEYS = {
 
 def rules_for(table: str) -> list[Rule]:
     return [r for r in RULES if r.table == table]
-
-
-def fields_read(table: str) -> set[str]:
-    """The table's fields its rules read (joined columns left out)."""
-    return {c for r in rules_for(table) for c in r.reads if not c.startswith("_")}
 
 
 def only_its_columns(rule: Rule, frame: pd.DataFrame) -> pd.DataFrame:

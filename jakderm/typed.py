@@ -43,7 +43,7 @@ def typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.S
     """One column of a TextTable, typed. `invalid` marks cells already reported as bad: read as missing."""
     column = _typed_column(table, field, invalid)
     if invalid is not None and invalid.any() and field.type not in ("integer", "number"):
-        column = with_missing(column, invalid)
+        column = column.mask(invalid)
     return column
 
 
@@ -87,23 +87,14 @@ def _typed_column(table, field: Field, invalid: np.ndarray | None = None) -> pd.
     return pd.Series(pd.array(values, dtype=pd.StringDtype()), name=field.name, copy=False)
 
 
-def typed_frame(table, use_bad: bool = True) -> pd.DataFrame:
+def typed_frame(table) -> pd.DataFrame:
     """A TextTable as a typed DataFrame, columns in schema order (absent columns all missing).
-    Cells the schema layer reported (table.bad) are read as missing, unless use_bad is False
-    (while the schema layer may still be running)."""
-    cols = {}
+    Cells the schema layer reported (table.bad) are read as missing."""
     n = table.n_rows
-    # Last column first: in the validator the schema layer, in the other thread, starts from the
-    # first, so the two meet in the middle instead of queueing for the same column's shared views.
-    for fld in reversed(table.resource.fields):
+    cols = {}
+    for fld in table.resource.fields:
         if fld.name in table.columns:
-            invalid = table.bad.get(fld.name) if use_bad else None
-            cols[fld.name] = typed_column(table, fld, invalid)
+            cols[fld.name] = typed_column(table, fld, table.bad.get(fld.name))
         else:
             cols[fld.name] = pd.Series(pd.array([None] * n, dtype=pandas_dtype(fld)), name=fld.name, copy=False)
-    return pd.DataFrame({f.name: cols[f.name] for f in table.resource.fields}, index=pd.RangeIndex(n), copy=False)
-
-
-def with_missing(series: pd.Series, mask: np.ndarray) -> pd.Series:
-    """The column with the cells in `mask` missing, its dtype kept."""
-    return series.mask(mask)
+    return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
