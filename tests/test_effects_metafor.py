@@ -148,7 +148,7 @@ def test_r_jakderm_effects_gives_the_same_rows(sides):
             assert left == right, (where, col)
         for col in ("timepoint_weeks", "dose", "ai", "n1i", "ci", "n2i"):
             left = [None if pd.isna(v) else float(v) for v in ours[col]]
-            right = [None if v is None else float(v) for v in theirs[col]]
+            right = [None if pd.isna(v) else float(v) for v in theirs[col]]  # pandas reads R's null as NaN
             assert left == right, (where, col)
         for col in ("counts_derived", "primary_timepoint"):
             assert list(ours[col]) == [bool(v) for v in theirs[col]], (where, col)
