@@ -7,11 +7,19 @@ of each step (reading, the Table Schema checks, the typing, the joins) are wrapp
 and validation.validate_package runs as validate.py runs it; what the wrapped steps do not account
 for (the rules, attribution, the report) is shown as the rest. Imports are timed once (a process
 imports once); the steps give the fastest of --repeat runs. Figures, not assertions.
+
+A second table shows what the command line's process entry (jakderm/cli.py) spares a process,
+each measured both ways in new processes (median of --repeat): the garbage collector paused
+while pandas, Pandera and frictionless are imported, and their objects frozen so that the
+collection at exit leaves them alone (cli.long_lived_imports); hypothesis left unimported by
+Pandera's first check (cli.skip_unused_imports).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,6 +88,50 @@ def main() -> None:
         print(f"| {label} | {seconds:.2f} |")
     for label, values in runs.items():
         print(f"| {label} | {min(values):.2f} |")
+    print()
+    print("| in a new process | as Python does it | as validate.py does it |")
+    print("| --- | ---: | ---: |")
+    for label, plain, ours in process_costs(args.package, args.repeat):
+        print(f"| {label} | {plain:.2f} s | {ours:.2f} s |")
+
+
+# One validation in a new process, printing how long its imports took and then the moment it is
+# done; `{settle}` is what the process entry does about the imports, `{skip}` about hypothesis.
+PROBE = """\
+import sys, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+{skip}
+from jakderm import cli
+{settle}
+    from jakderm.validation import validate_package
+imported = time.perf_counter() - start
+validate_package({package!r})
+print(imported, time.perf_counter() - start - imported, time.time(), flush=True)
+"""
+
+
+def process_costs(package: str, repeat: int) -> list[tuple[str, float, float]]:
+    """(what, seconds as a plain Python process spends on it, seconds as validate.py does)."""
+    ways = {
+        "plain": {"skip": "", "settle": "if True:"},
+        "ours": {"skip": "sys.modules['hypothesis'] = None", "settle": "with cli.long_lived_imports():"},
+        "hypothesis": {"skip": "", "settle": "with cli.long_lived_imports():"},
+    }
+    runs: dict[str, list[tuple[float, float, float]]] = {way: [] for way in ways}
+    for _ in range(repeat):
+        for way, code in ways.items():
+            probe = PROBE.format(root=str(HERE.parent), package=package, **code)
+            proc = subprocess.Popen([sys.executable, "-c", probe], stdout=subprocess.PIPE, text=True)
+            imported, validated, done = (float(x) for x in proc.stdout.readline().split())  # type: ignore[union-attr]
+            proc.wait()
+            runs[way].append((imported, validated, time.time() - done))
+    imported, validated, ended = ({way: statistics.median(r[i] for r in runs[way]) for way in ways} for i in range(3))
+    return [("import the validator (collector running / paused, then frozen)", imported["plain"], imported["ours"]),
+            ("validate (Pandera's first check imports hypothesis / finds it marked absent)",
+             validated["hypothesis"], validated["ours"]),
+            ("end the process after a validation (every object walked / the frozen left alone)",
+             ended["plain"], ended["ours"])]
 
 
 if __name__ == "__main__":

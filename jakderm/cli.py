@@ -3,12 +3,15 @@ forest."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
 
 
 def _validate(args) -> int:
-    from .report import RENDERERS
-    from .validation import validate_package
+    with long_lived_imports():
+        from .report import RENDERERS
+        from .validation import validate_package
 
     try:
         report = validate_package(args.path, max_findings=args.max_findings)
@@ -146,9 +149,33 @@ def skip_unused_imports() -> None:
     """For a process that runs only these commands (validate.py, python -m jakderm). Pandera's
     check backend imports hypothesis, when it is installed (the test extra installs it), for the
     data synthesis no command does; that import is most of a cold run on the real package
-    (bench/real.py prints the run both ways). The module is marked absent, never unloaded: a
+    (bench/phases.py prints the run both ways). The module is marked absent, never unloaded: a
     process that has imported it keeps it, and jakderm imported as a library is untouched."""
     sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None marks a module absent
+
+
+_frozen = False
+
+
+@contextlib.contextmanager
+def long_lived_imports():
+    """Around imports whose objects live as long as the process. pandas, Pandera and frictionless
+    make hundreds of thousands of them; the garbage collector would walk them again and again while
+    they are made, and once more when the process ends, which costs over half a second of a cold run
+    on the real package (bench/phases.py prints both). So the collector pauses while they are
+    imported, and then they are frozen (gc.freeze: left out of every later collection, the one at
+    exit included). Once per process: a later freeze would also keep whatever garbage was waiting."""
+    global _frozen
+    if _frozen or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        _frozen = True
+        gc.enable()
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -105,8 +105,11 @@ def report_failures(table: TextTable, frame: pd.DataFrame, broken: dict[Rule, np
             rows = np.flatnonzero(mask)
             room = report.room(path, rule.name, severity)
             values = table.columns.get(rule.column)
-            for i in rows[:room].tolist():
-                msg = rule.hint + (rule.detail(frame, i, table.lines) if rule.detail else "")
+            shown = rows[:room]
+            details = ([rule.detail(row, table.lines) for row in only_its_columns(rule, frame).iloc[shown].to_dict("records")]
+                       if rule.detail else [""] * len(shown))
+            for i, detail in zip(shown.tolist(), details, strict=True):
+                msg = rule.hint + detail
                 if severity == "warning":
                     msg += " (excepted by this row's rule_exception; its note says why)"
                 report.add(path, int(table.lines[i]), rule.column, values[i].as_py() if values is not None else None,

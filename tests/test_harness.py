@@ -199,3 +199,29 @@ def test_the_command_line_process_leaves_hypothesis_unimported_and_a_library_use
     user = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="import hypothesis; ")],
                           capture_output=True, text=True, check=True)
     assert user.stdout.strip() == "True"
+
+
+def test_the_validate_command_freezes_what_its_imports_made_once_and_leaves_the_collector_on():
+    """The validate command pauses the collector while pandas, Pandera and frictionless are
+    imported and freezes their objects (so no later collection, nor the one at exit, walks them);
+    it does so once per process, and never turns a collector its caller had turned off back on."""
+    import subprocess
+    import sys
+
+    from pkgtools import ROOT
+    probe = ("import gc, io, sys, contextlib; sys.path.insert(0, {root!r}); {before}"
+             "from jakderm import cli\n"
+             "def validate():\n"
+             "    with contextlib.redirect_stdout(io.StringIO()):\n"
+             "        assert cli.main(['validate', {root!r}]) == 0\n"
+             "    return gc.get_freeze_count()\n"
+             "first = validate(); second = validate()\n"
+             "print(first, second, gc.isenabled(), 'pandera' in sys.modules)")
+    fresh = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="")],
+                           capture_output=True, text=True, check=True)
+    first, second, enabled, imported = fresh.stdout.split()
+    assert int(first) > 50_000 and second == first, fresh.stdout  # frozen once: the imports make far more
+    assert enabled == "True" and imported == "True"
+    off = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="gc.disable(); ")],
+                         capture_output=True, text=True, check=True)
+    assert off.stdout.split()[:3] == ["0", "0", "False"], off.stdout

@@ -61,13 +61,13 @@ def test_each_rule_reads_exactly_the_columns_it_declares(rule):
     own = rules.only_its_columns(rule, frame)
     assert len(rule.holds(own)) == len(frame)
     if rule.detail:
-        rule.detail(own, 0, lines)
+        rule.detail(own.iloc[:1].to_dict("records")[0], lines)
     for column in rule.reads:
         fewer = own.drop(columns=[column])
         with pytest.raises((KeyError, AttributeError)):
             rule.holds(fewer)
             if rule.detail:
-                rule.detail(fewer, 0, lines)
+                rule.detail(fewer.iloc[:1].to_dict("records")[0], lines)
 
 
 def test_a_rule_reading_an_undeclared_column_stops_the_run_naming_the_rule(monkeypatch):
