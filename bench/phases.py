@@ -123,9 +123,9 @@ def process_costs(package: str, repeat: int) -> list[tuple[str, float, float]]:
         for way, code in ways.items():
             probe = PROBE.format(root=str(HERE.parent), package=package, **code)
             proc = subprocess.Popen([sys.executable, "-c", probe], stdout=subprocess.PIPE, text=True)
-            imported, validated, done = (float(x) for x in proc.stdout.readline().split())  # type: ignore[union-attr]
+            took, validating, done = (float(x) for x in proc.stdout.readline().split())  # type: ignore[union-attr]
             proc.wait()
-            runs[way].append((imported, validated, time.time() - done))
+            runs[way].append((took, validating, time.time() - done))
     imported, validated, ended = ({way: statistics.median(r[i] for r in runs[way]) for way in ways} for i in range(3))
     return [("import the validator (collector running / paused, then frozen)", imported["plain"], imported["ours"]),
             ("validate (Pandera's first check imports hypothesis / finds it marked absent)",
