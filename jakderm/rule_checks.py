@@ -86,11 +86,17 @@ def failures(resource: Resource, frame: pd.DataFrame, joined: bool = True) -> di
 
 def report_failures(table: TextTable, frame: pd.DataFrame, broken: dict[Rule, np.ndarray], report: Report,
                     judge_unused: bool = True) -> None:
+    # Each row's rule_exception as a code into the few names used (-1: none), so a rule's
+    # exceptions are one integer comparison, not a million string ones.
     if EXCEPTION_COLUMN in frame:
-        exceptions = frame[EXCEPTION_COLUMN].astype(object)
-        has_exception = exceptions.notna().to_numpy(bool)
+        codes, names = pd.factorize(frame[EXCEPTION_COLUMN])
+        names = list(names)
     else:
-        exceptions, has_exception = None, np.zeros(len(frame), bool)
+        codes, names = np.full(len(frame), -1), []
+    has_exception = codes >= 0
+
+    def names_rule(name: str) -> np.ndarray:
+        return codes == names.index(name) if name in names else np.zeros(len(frame), bool)
     path = table.resource.path
     by_name: dict[str, np.ndarray] = {}  # rule name -> rows that break it (on any of its columns)
     for rule, fails in sorted(broken.items(), key=lambda kv: kv[0].key):
@@ -98,8 +104,7 @@ def report_failures(table: TextTable, frame: pd.DataFrame, broken: dict[Rule, np
         for read in {rule.column, *rule.reads}:
             if read in table.bad:  # a cell the rule reads was reported: no second finding for it
                 fails = fails & ~table.bad[read]
-        excepted = (fails & has_exception & (exceptions == rule.name).to_numpy(bool) if exceptions is not None
-                    else np.zeros(len(fails), bool))
+        excepted = fails & names_rule(rule.name)
         col = table.positions.get(rule.column)
         for severity, mask in (("error", fails & ~excepted), ("warning", excepted)):
             rows = np.flatnonzero(mask)
@@ -115,16 +120,16 @@ def report_failures(table: TextTable, frame: pd.DataFrame, broken: dict[Rule, np
                 report.add(path, int(table.lines[i]), rule.column, values[i].as_py() if values is not None else None,
                            rule.name, msg, severity, col)
             report.count(path, rule.name, severity, len(rows) - min(room, len(rows)))
-    if judge_unused and exceptions is not None and has_exception.any():
+    if judge_unused and has_exception.any():
         unused = has_exception.copy()
         for mask in table.bad.values():  # a row with a reported cell: its exception may hold once mended
             unused &= ~mask
         for name, rows in by_name.items():
-            unused &= ~(rows & (exceptions == name).to_numpy(bool))
+            unused &= ~(rows & names_rule(name))
         rows = np.flatnonzero(unused)
         room = report.room(path, "rule-exception-unused")
         for i in rows[:room].tolist():
-            rule_name = exceptions.iloc[i]
+            rule_name = names[codes[i]]
             report.add(path, int(table.lines[i]), EXCEPTION_COLUMN, rule_name, "rule-exception-unused",
                        f"this row does not break {rule_name!r}: clear rule_exception (an unused exception would hide "
                        "a later mistake)", "error", table.positions.get(EXCEPTION_COLUMN))
