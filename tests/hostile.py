@@ -3,8 +3,10 @@ request, and the one finding the validator must give for it.
 
 Like corruptions.py, each entry edits a copy of the package (pkgtools.Pkg, in tmp/pkg) and returns
 where the validator must point: (file, line, column, rule), plus findings that must still be
-reported in the same run (`also`: a hostile file must not hide the rest) and text that must never
-appear in the output (`secret`: what a file outside the package holds). test_hostile.py runs the
+reported in the same run (`also`: a hostile file must not hide the rest, or an independent fact
+the same edit breaks). The two are the complete set of errors the run gives: anything more is a
+follow-on finding, and a bug. Text that must never appear in the output is `secret` (what a file
+outside the package holds). test_hostile.py runs the
 catalogue through `validate.py --format json` and checks that no file, inside or outside the
 package, changed and no temporary file remains.
 """
@@ -25,7 +27,7 @@ SECRET = "ghp_SECRET0123456789abcdefTOKEN"  # what a credentials file outside th
 class Outcome:
     expect: Expect
     exit: int = 1
-    also: tuple[Expect, ...] = ()  # other findings the same run must still report
+    also: tuple[Expect, ...] = ()  # the other errors of the same run: with `expect`, all of them
     secret: str | None = None  # text that must appear nowhere in the output
     one_cell: bool = True  # no other finding at the same line and column
 
@@ -108,11 +110,13 @@ MANGLED.append(Hostile("200 KB cell with commas and quotes", "mangled", _huge_ce
 
 def _carriage_return(pkg):
     """A formula after a carriage return inside a quoted cell: the CR never reaches a cell (it is a
-    line break to every reader), so the row is reported as broken across lines."""
+    line break to every reader), so the row is reported as broken across lines; the file's CR line
+    end is a fact of its own."""
     line = pkg.set("outcomes", PBO_EASI, "note", "XCRX=1+1")
     f = pkg.path("outcomes")
     f.write_bytes(f.read_bytes().replace(b"XCRX=1+1", b'"\r=1+1"'))
-    return Outcome(Expect(OUT, line, None, "line-break-in-cell"), one_cell=False)
+    return Outcome(Expect(OUT, line, None, "line-break-in-cell"), also=(Expect(OUT, line, None, "line-ends"),),
+                   one_cell=False)
 
 
 FORMULAS = [

@@ -1,5 +1,6 @@
-"""Hostile input through the command line: the one finding each case must give, nothing read or
-written outside the package, no file changed, no temporary file left (catalogue in hostile.py).
+"""Hostile input through the command line: the one finding each case must give (and the complete
+set of errors, so no follow-on finding hides in a run), nothing read or written outside the
+package, no file changed, no temporary file left (catalogue in hostile.py).
 
 The catalogue runs the command line in this process (pkgtools.run_cli: jakderm.cli.main, what
 validate.py calls); cases of each kind also run end to end through validate.py in a process of its
@@ -87,6 +88,9 @@ def check_hostile(tmp_path, case, validate):
         assert not [e for e in errors if e["rule"] == "rule-exception-unused"], json.dumps(errors, indent=1)[:3000]
         for other in outcome.also:
             assert any(_matches(e, other) for e in errors), (other, json.dumps(errors, indent=1)[:3000])
+        complete = {(x.file, x.line, x.column, x.rule) for x in (outcome.expect, *outcome.also)}
+        found = {(e["file"], e["line"], e["column"], e["rule"]) for e in errors}
+        assert found == complete, f"follow-on errors: {sorted(found - complete, key=str)}"
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=[f"{c.cls}: {c.name}" for c in CATALOGUE])
