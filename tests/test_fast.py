@@ -148,7 +148,8 @@ RES = Resource("t", "data/t.csv", "schemas/t.json",
 @st.composite
 def csv_files(draw):
     """Small files as people save them: canonical or not, now and then a broken line (a quote left
-    open, a cell too many, a blank line), CRLF, a missing final newline."""
+    open, a cell too many, a blank line), CRLF, a missing final newline, bytes that are not UTF-8
+    (a lone continuation byte, a sequence cut short, a Latin-1 é) somewhere after the header."""
     lines = draw(st.lists(st.one_of(quoted_lines(3), st.sampled_from(['a,"open,1', "x,1,2,3", "", 'q,"1"'])),
                           max_size=8))
     text = "id,n,text\n" + "".join(line + "\n" for line in lines)
@@ -156,7 +157,11 @@ def csv_files(draw):
         text = text.replace("\n", "\r\n")
     if draw(st.booleans()):
         text = text.rstrip("\n")
-    return text.encode("utf-8")
+    data = text.encode("utf-8")
+    if draw(st.integers(0, 3)) == 0:
+        at = draw(st.integers(min(len("id,n,text\n"), len(data)), len(data)))
+        data = data[:at] + draw(st.sampled_from([b"\x80", b"\xc3", b"\xe9", b"\xf0\x9f"])) + data[at:]
+    return data
 
 
 def _read(tmp_path, data: bytes, slow: bool):
