@@ -161,8 +161,8 @@ _frozen = False
 def long_lived_imports():
     """Around imports whose objects live as long as the process. pandas, Pandera and frictionless
     make hundreds of thousands of them; the garbage collector would walk them again and again while
-    they are made, and once more when the process ends, which costs over half a second of a cold run
-    on the real package (bench/phases.py prints both). So the collector pauses while they are
+    they are made, and once more when the process ends, a large part of a cold run on the real
+    package (bench/phases.py prints both ways). So the collector pauses while they are
     imported, and then they are frozen (gc.freeze: left out of every later collection, the one at
     exit included). Once per process: a later freeze would also keep whatever garbage was waiting."""
     global _frozen
