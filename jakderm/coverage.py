@@ -333,7 +333,7 @@ def statement(root: Path) -> str:
 
 def compute(root: str | Path = ".", universe: tuple[list[dict], list[int]] | None = None) -> Coverage:
     root = Path(root)
-    package, report = validated(root)
+    package, report = validated(root, "jakderm coverage")
     rows = read_rows(package)
     if universe is None:
         _, urows, ulines = read_universe(root)
@@ -596,7 +596,10 @@ def write(root: str | Path = ".", out: str | Path | None = None, check: bool = F
                 raise CoverageError("\n".join(problems))
             new_universe = universe_text(header, urows)
         text = render_markdown(compute(root, (urows, ulines)))
-    except (CoverageError, InvalidPackage) as exc:
+    except InvalidPackage as exc:  # its message names the command already
+        print(exc, file=sys.stderr)
+        return 1
+    except CoverageError as exc:
         print(f"jakderm coverage: {exc}", file=sys.stderr)
         return 1
     shown = target.relative_to(root).as_posix() if target.is_relative_to(root) else str(target)

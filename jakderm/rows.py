@@ -11,27 +11,18 @@ from pathlib import Path
 
 from .descriptor import Package, load_package
 from .report import Report
-from .validation import validate_package
+from .validation import InvalidPackage, validate_package
 
 Rows = dict[str, list[dict[str, str]]]
 
 
-class InvalidPackage(Exception):
-    """The package does not validate; the message lists the first errors with file, line and column."""
-
-
-def validated(root: str | Path = ".") -> tuple[Package, Report]:
+def validated(root: str | Path, what: str) -> tuple[Package, Report]:
     """The package at `root` and its validation report, once `validate.py` would accept it
-    (warnings allowed: they are the curation backlog the report and the site show)."""
-
+    (warnings allowed: they are the curation backlog the report and the site show); otherwise
+    InvalidPackage (the loader's and the build's), naming `what` and the first ten errors."""
     report = validate_package(root)
     if not report.valid:
-        errors = report.sorted()
-        shown = [f"  {f.file}:{f.line or ''} [{f.column or ''}] {f.rule}: {f.message}"
-                 for f in errors if f.severity == "error"][:10]
-        more = len(report.errors) - len(shown)
-        raise InvalidPackage("the package does not validate (run `python validate.py` for every problem):\n"
-                             + "\n".join(shown) + (f"\n  ... and {more} more" if more > 0 else ""))
+        raise InvalidPackage(report, what, shown=10)
     return load_package(Path(root), Report()), report
 
 

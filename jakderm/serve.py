@@ -105,7 +105,7 @@ def metadata(package, rows) -> dict:
 def prepare(root: str | Path, folder: Path) -> tuple[Path, Path]:
     """The release SQLite and its metadata.json, written into `folder`."""
 
-    package, _ = validated(root)
+    package, _ = validated(root, "jakderm serve")
     rows = read_rows(package)
     files = build(root, folder / "release")
     sqlite = next(p for p in files if p.suffix == ".sqlite")
@@ -140,8 +140,8 @@ def serve(path: str | Path = ".", port: int = 8001, host: str = "127.0.0.1") -> 
             db, meta = prepare(path, folder)
         except _Stopped:
             return 0
-        except InvalidPackage as exc:
-            print(f"jakderm serve: {exc}", file=sys.stderr)
+        except InvalidPackage as exc:  # its message names the command already
+            print(exc, file=sys.stderr)
             return 1
         print(f"serving {db.name} at http://{host}:{port}/{DATABASE} (Ctrl-C stops)", flush=True)
         try:

@@ -739,7 +739,7 @@ def generate(root: str | Path = ".", out: str | Path = "site") -> dict:
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
         raise SiteError(f"{out} exists and was not written by `python -m jakderm site`: choose another --out")
-    package, report = validated(root)
+    package, report = validated(root, "jakderm site")
     rows = read_rows(package)
     _, urows, ulines = cov_mod.read_universe(root)
     coverage = cov_mod.assemble(package.descriptor, rows, report, urows, ulines, cov_mod.statement(root))
@@ -814,7 +814,10 @@ def attach_effects(site: Site, root: Path) -> str:
 def build_site(path: str | Path = ".", out: str | Path = "site") -> int:
     try:
         summary = generate(path, out)
-    except (InvalidPackage, SiteError, cov_mod.CoverageError) as exc:
+    except InvalidPackage as exc:  # its message names the command already
+        print(exc, file=sys.stderr)
+        return 1
+    except (SiteError, cov_mod.CoverageError) as exc:
         print(f"jakderm site: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

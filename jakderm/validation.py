@@ -123,7 +123,8 @@ def check_data_package_standard(descriptor: dict, report: Report) -> None:
 
 
 class InvalidPackage(ValueError):
-    """The package does not validate: raised by the tools that hand its data on (load, build)."""
+    """The package does not validate: raised by the tools that hand its data on (load, build, the
+    site, the coverage report, serve)."""
 
     def __init__(self, report: Report, what: str, shown: int = 5):
         self.report = report

@@ -202,6 +202,7 @@ def test_an_invalid_package_gives_no_report(small):
     out = run(str(small.root))
     assert out.returncode == 1
     assert "does not validate" in out.stderr and "data/outcomes.csv" in out.stderr
+    assert out.stderr.startswith("jakderm coverage: the package does not validate ("), out.stderr
     assert digests(small.root) == before
 
 

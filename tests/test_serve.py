@@ -94,3 +94,17 @@ def test_the_server_listens_on_loopback_only_and_stops_cleanly(server):
     assert base.startswith("http://127.0.0.1:")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def test_serve_refuses_a_package_that_does_not_validate_and_leaves_nothing(tmp_path):
+    from pkgtools import Pkg
+
+    pkg = Pkg(tmp_path)
+    pkg.set("outcomes", "example-trial/placebo/easi-75/w16", "population", "everyone")
+    tmp = tmp_path / "serve-tmp"  # a process of its own, so that the server's TMPDIR is this folder
+    tmp.mkdir()
+    out = subprocess.run([sys.executable, "-m", "jakderm", "serve", str(pkg.root), "--port", str(free_port())],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp)})
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stderr.startswith("jakderm serve: the package does not validate ("), out.stderr
+    assert "data/outcomes.csv" in out.stderr and not leftovers(tmp) and not list(tmp.iterdir())

@@ -110,6 +110,7 @@ def test_the_site_refuses_a_package_that_does_not_validate(tmp_path):
     result = build(pkg.root, out)
     assert result.returncode == 1
     assert "does not validate" in result.stderr and "data/outcomes.csv" in result.stderr
+    assert result.stderr.startswith("jakderm site: the package does not validate ("), result.stderr
     assert not out.exists() and not list(tmp_path.glob(".site*"))
 
 
@@ -167,7 +168,7 @@ def test_the_pages_workflow_builds_and_publishes_on_a_release_tag():
 
 
 def test_datasette_metadata_comes_from_the_table_schemas():
-    package, _ = validated(ROOT)
+    package, _ = validated(ROOT, "test")
     meta = metadata(package, read_rows(package))
     tables = meta["databases"]["jakderm"]["tables"]
     assert set(tables) == set(package.resources)
