@@ -182,46 +182,31 @@ def test_broken_descriptor_exits_2_with_its_location(tmp_path, text, where):
     assert out.stdout.count("\n") <= 2 and where in out.stdout
 
 
-def test_the_command_line_process_leaves_hypothesis_unimported_and_a_library_user_untouched():
-    """validate.py marks hypothesis absent so that Pandera's check backend does not import it; a
-    process that has imported hypothesis keeps it."""
-    import subprocess
-    import sys
-
-    from pkgtools import ROOT
-    probe = ("import sys; sys.path.insert(0, {root!r}); {before}"
-             "from jakderm.cli import skip_unused_imports; skip_unused_imports(); "
-             "from jakderm.validation import validate_package; validate_package({root!r}); "
-             "print(sys.modules.get('hypothesis') is not None)")
-    fresh = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="")],
-                           capture_output=True, text=True, check=True)
-    assert fresh.stdout.strip() == "False"
-    user = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="import hypothesis; ")],
-                          capture_output=True, text=True, check=True)
-    assert user.stdout.strip() == "True"
-
-
-def test_the_validate_command_freezes_what_its_imports_made_once_and_leaves_the_collector_on():
-    """The validate command pauses the collector while pandas, Pandera and frictionless are
-    imported and freezes their objects (so no later collection, nor the one at exit, walks them);
-    it does so once per process, and never turns a collector its caller had turned off back on."""
+def test_the_command_line_process_spares_what_it_can_and_a_library_user_keeps_their_own():
+    """In the command line's process, hypothesis stays unimported (cli.skip_unused_imports), so
+    Pandera's check backend does not import it. The validate command pauses the collector while
+    pandas, Pandera and frictionless are imported. It then freezes their objects, so that no later
+    collection walks them, nor the one at exit. It does that once per process and leaves the
+    collector on. A process that has imported hypothesis and turned its collector off keeps both
+    as they were."""
     import subprocess
     import sys
 
     from pkgtools import ROOT
     probe = ("import gc, io, sys, contextlib; sys.path.insert(0, {root!r}); {before}"
              "from jakderm import cli\n"
+             "cli.skip_unused_imports()\n"
              "def validate():\n"
              "    with contextlib.redirect_stdout(io.StringIO()):\n"
              "        assert cli.main(['validate', {root!r}]) == 0\n"
              "    return gc.get_freeze_count()\n"
              "first = validate(); second = validate()\n"
-             "print(first, second, gc.isenabled(), 'pandera' in sys.modules)")
+             "print(first, second, gc.isenabled(), sys.modules.get('hypothesis') is not None)")
     fresh = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="")],
                            capture_output=True, text=True, check=True)
-    first, second, enabled, imported = fresh.stdout.split()
+    first, second, enabled, hypothesis = fresh.stdout.split()
     assert int(first) > 50_000 and second == first, fresh.stdout  # frozen once: the imports make far more
-    assert enabled == "True" and imported == "True"
-    off = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="gc.disable(); ")],
-                         capture_output=True, text=True, check=True)
-    assert off.stdout.split()[:3] == ["0", "0", "False"], off.stdout
+    assert enabled == "True" and hypothesis == "False"
+    user = subprocess.run([sys.executable, "-c", probe.format(root=str(ROOT), before="import hypothesis; gc.disable(); ")],
+                          capture_output=True, text=True, check=True)
+    assert user.stdout.split() == ["0", "0", "False", "True"], user.stdout
