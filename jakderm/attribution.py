@@ -30,7 +30,6 @@ def check_package_metadata(descriptor: dict, report: Report) -> None:
 
 
 def _load_cff(path: Path):
-
     class NoDates(yaml.SafeLoader):
         """YAML 1.2 reading: a date stays the string CFF expects."""
 

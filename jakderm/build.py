@@ -276,7 +276,6 @@ DICTIONARY_HEADER = ["table", "field", "type", "required", "key", "enum", "minim
 
 
 def write_xlsx(package: Package, tables: dict[str, pd.DataFrame], path: Path) -> None:
-
     bold = Font(bold=True)
     wb = Workbook()
 
@@ -385,7 +384,6 @@ def check_out(out: Path) -> None:
 
 def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
     """Build every release file into `out`; returns their paths (SHA256SUMS last)."""
-
     out = Path(out)
     check_out(out)
     package, texts = require_valid(Path(path), "jakderm build")
@@ -429,7 +427,6 @@ def build(path: str | Path = ".", out: str | Path = "dist") -> list[Path]:
 
 
 def build_package(path: str | Path = ".", out: str | Path = "dist") -> int:
-
     try:
         files = build(path, out)
     except DescriptorError as exc:

@@ -81,7 +81,6 @@ def load_package(root: Path, report: Report | None = None) -> Package:
     A resource whose path or schema path leads outside the package is a descriptor finding and
     its files are never opened. A resource name given twice is a finding too, and each entry is
     still read and checked (the later one under the key "NAME (resources[i])")."""
-
     root = Path(root)
     if root.is_file():
         root = root.parent

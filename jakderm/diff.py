@@ -419,8 +419,6 @@ def diff_refs(repo: str | Path, ref_a: str, ref_b: str) -> str:
 
 
 def run_diff(ref_a: str, ref_b: str, repo: str | Path = ".", output: str | None = None) -> int:
-
-
     try:
         text = diff_refs(repo, ref_a, ref_b)
     except GitError as exc:

@@ -58,10 +58,10 @@ def _estimand_first(frame: pd.DataFrame, table: str) -> pd.Series | None:
 
 
 def _estimand_repeat(frame: pd.DataFrame, table: str) -> pd.Series | None:
-    """Rows whose estimand (rules.ESTIMAND_KEYS) an earlier row of the frame already gives."""
-    if table not in ESTIMAND_KEYS:
-        return None
-    return frame[ESTIMAND_KEYS[table]].duplicated(keep="first")
+    """Rows whose estimand (rules.ESTIMAND_KEYS) an earlier row of the frame already gives: their
+    first row is another (as joins.py derives it for the validator)."""
+    first = _estimand_first(frame, table)
+    return None if first is None else pd.Series(first.to_numpy() != np.arange(len(frame)), index=frame.index)
 
 
 # Columns a rule may read that are not fields but can be computed from the frame alone (None

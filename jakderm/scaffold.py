@@ -681,7 +681,6 @@ def write_out(d: Draft, package: Package, out: str | Path) -> list[Path]:
 
 def merge(d: Draft, package: Package) -> list[str]:
     """Add the draft to the package: validated on a copy first, then each file replaced atomically."""
-
     texts = _texts(d, package, with_existing=True)
     with tempfile.TemporaryDirectory(prefix="jakderm-scaffold-") as tmp:
         copy = Path(tmp)

@@ -661,11 +661,8 @@ def _num(v) -> float:
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    try:
-        if v is pd.NA:
-            return ""
-    except ImportError:  # pragma: no cover
-        pass
+    if v is pd.NA:
+        return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
